@@ -1,0 +1,162 @@
+// Where data lives and how it is opened: the data directory, the SQLite file in WAL mode, schema
+// migrations, and the single write path (one writer at a time, each write one transaction).
+using System.Data.Common;
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace CprDesk.Storage;
+
+public sealed class Database
+{
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    public Database(string dataDirectory)
+    {
+        DataDirectory = Path.GetFullPath(dataDirectory);
+        DatabasePath = Path.Combine(DataDirectory, "cprdesk.db");
+        ConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            ForeignKeys = true,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        Options = new DbContextOptionsBuilder<CprDeskDb>()
+            .UseSqlite(ConnectionString)
+            .AddInterceptors(new DurabilityInterceptor())
+            .Options;
+    }
+
+    public string DataDirectory { get; }
+    public string DatabasePath { get; }
+    public string ConnectionString { get; }
+    public DbContextOptions<CprDeskDb> Options { get; }
+    public string Provider => "sqlite";
+
+    public CprDeskDb Open() => new(Options);
+
+    /// <summary>Creates the data directory and applies pending migrations. Returns the versions applied.</summary>
+    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(DataDirectory);
+        await using var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(ct);
+        await ExecAsync(connection, null, "PRAGMA journal_mode=WAL;", ct);
+        await ExecAsync(connection, null,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL);", ct);
+        var applied = new HashSet<string>();
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT version FROM schema_migrations";
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) applied.Add(reader.GetString(0));
+        }
+        var done = new List<string>();
+        foreach (var (version, sql) in Scripts(Provider))
+        {
+            if (applied.Contains(version)) continue;
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await ExecAsync(connection, tx, sql, ct);
+            await using (var cmd = connection.CreateCommand())
+            {
+                cmd.Transaction = (SqliteTransaction)tx;
+                cmd.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t)";
+                cmd.Parameters.AddWithValue("$v", version);
+                cmd.Parameters.AddWithValue("$t", DateTime.UtcNow.ToString("O"));
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+            done.Add(version);
+        }
+        return done;
+    }
+
+    public async Task<bool> CanConnectAsync(CancellationToken ct)
+    {
+        try
+        {
+            await using var db = Open();
+            return await db.Database.ExecuteSqlRawAsync("SELECT 1", ct) >= -1;
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one transaction; it commits only if the work returns.
+    /// Writes are serialised so the audit chain always extends the latest head.</summary>
+    public async Task<T> WriteAsync<T>(TimeProvider time, Func<WriteScope, Task<T>> work, CancellationToken ct = default)
+    {
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            await using var db = Open();
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var scope = new WriteScope(db, time.GetUtcNow().UtcDateTime);
+            var result = await work(scope);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private static IEnumerable<(string Version, string Sql)> Scripts(string provider)
+    {
+        var asm = Assembly.GetExecutingAssembly();
+        var prefix = $"migrations/{provider}/";
+        // Resource names carry the folder with the build machine's separator.
+        foreach (var name in asm.GetManifestResourceNames().Where(n => n.Replace('\\', '/').StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            using var stream = asm.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            yield return (Path.GetFileNameWithoutExtension(name[prefix.Length..]), reader.ReadToEnd());
+        }
+    }
+
+    private static async Task ExecAsync(SqliteConnection c, DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = c.CreateCommand();
+        cmd.Transaction = (SqliteTransaction?)tx;
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Every connection syncs fully on commit: "stored" means on disk before we answer.</summary>
+    private sealed class DurabilityInterceptor : DbConnectionInterceptor
+    {
+        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA synchronous=FULL;";
+            cmd.ExecuteNonQuery();
+        }
+
+        public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken ct = default)
+        {
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA synchronous=FULL;";
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+}
+
+/// <summary>One write transaction: the context, the instant it runs at, and the audit log to append to.</summary>
+public sealed class WriteScope(CprDeskDb db, DateTime now)
+{
+    private Compliance.AuditAppender? _audit;
+    public CprDeskDb Db { get; } = db;
+    public DateTime Now { get; } = now;
+
+    public async Task AuditAsync(string actor, string type, string? ticket, object detail)
+    {
+        _audit ??= await Compliance.AuditAppender.StartAsync(Db);
+        _audit.Append(Now, actor, type, ticket, detail);
+    }
+}

@@ -1,0 +1,173 @@
+// The persisted model. Each class is a table; capability folders hold the behaviour that uses them.
+namespace CprDesk.Storage;
+
+public enum ReportState { New, Acknowledged, Investigating, PreliminaryReported, Resolved, Closed }
+
+public enum Resolution { Revoked, NotRevoked, NotACpr }
+
+public enum StaffRole { Admin, Staff, Auditor }
+
+public sealed class Report
+{
+    public long Id { get; set; }
+    public string Ticket { get; set; } = "";
+    /// <summary>First receipt of the CPR by the CA; every clock counts from here.</summary>
+    public DateTime ReceivedAt { get; set; }
+    public ReportState State { get; set; }
+    public Resolution? Resolution { get; set; }
+    public string? Category { get; set; }
+    public string? RevocationReason { get; set; }
+    public string? CrlReason { get; set; }
+    public string? ProblemType { get; set; }
+    public string ReporterEmail { get; set; } = "";
+    public string? ReporterName { get; set; }
+    public string? Description { get; set; }
+    public long? AssigneeId { get; set; }
+    public StaffUser? Assignee { get; set; }
+    public string StatusTokenHash { get; set; } = "";
+    public DateTime? RevocationPublishedAt { get; set; }
+    public DateTime? RevocationWaivedAt { get; set; }
+    public DateTime? NotACprAt { get; set; }
+    public DateTime? ResolvedAt { get; set; }
+    public DateTime? ClosedAt { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    public List<InboundMessage> Messages { get; set; } = [];
+    public List<Attachment> Attachments { get; set; } = [];
+    public List<CertificateIdentifier> Certificates { get; set; } = [];
+    public List<Subscriber> Subscribers { get; set; } = [];
+    public List<DeadlineRow> Deadlines { get; set; } = [];
+    public List<PreliminaryReport> PreliminaryReports { get; set; } = [];
+}
+
+/// <summary>A message exactly as it arrived. The raw bytes (in <see cref="Blob"/>) are never changed.</summary>
+public sealed class InboundMessage
+{
+    public long Id { get; set; }
+    public long? ReportId { get; set; }
+    public string Channel { get; set; } = "";
+    public DateTime ReceivedAt { get; set; }
+    public string RawSha256 { get; set; } = "";
+    public long RawSize { get; set; }
+    public string? ContentType { get; set; }
+    public string? Subject { get; set; }
+    public string? FromAddress { get; set; }
+    public string? PeerAddress { get; set; }
+    /// <summary>Space-separated flags, e.g. <c>rejected</c>.</summary>
+    public string Flags { get; set; } = "";
+    /// <summary>received (stored, not yet processed), processed, rejected.</summary>
+    public string Status { get; set; } = "received";
+    public string? StatusDetail { get; set; }
+}
+
+public sealed class Blob
+{
+    public string Sha256 { get; set; } = "";
+    public long Size { get; set; }
+    public byte[] Content { get; set; } = [];
+}
+
+public sealed class Attachment
+{
+    public long Id { get; set; }
+    public long ReportId { get; set; }
+    public long MessageId { get; set; }
+    public string FileName { get; set; } = "";
+    public string ContentType { get; set; } = "application/octet-stream";
+    public long Size { get; set; }
+    public string Sha256 { get; set; } = "";
+}
+
+public sealed class CertificateIdentifier
+{
+    public long Id { get; set; }
+    public long ReportId { get; set; }
+    public long? MessageId { get; set; }
+    /// <summary>serial, sha256, sha1, crtsh, pem, text.</summary>
+    public string Kind { get; set; } = "";
+    public string Value { get; set; } = "";
+}
+
+public sealed class Subscriber
+{
+    public long Id { get; set; }
+    public long ReportId { get; set; }
+    public string Email { get; set; } = "";
+    public string? Name { get; set; }
+    public DateTime AddedAt { get; set; }
+    public string AddedBy { get; set; } = "";
+}
+
+/// <summary>The stored form of a clock, kept in step with <see cref="Deadlines.ClockCalculator"/> so that
+/// queries (queue order, due-before filters, metrics, escalation) run in the database.</summary>
+public sealed class DeadlineRow
+{
+    public long Id { get; set; }
+    public long ReportId { get; set; }
+    public string Name { get; set; } = "";
+    public string? Recipient { get; set; }
+    public long? SubscriberId { get; set; }
+    public DateTime DueAt { get; set; }
+    public DateTime? MetAt { get; set; }
+    public DateTime? WaivedAt { get; set; }
+    public string Section { get; set; } = "";
+}
+
+public sealed class PreliminaryReport
+{
+    public long Id { get; set; }
+    public long ReportId { get; set; }
+    /// <summary>reporter or subscriber.</summary>
+    public string RecipientKind { get; set; } = "";
+    public long? SubscriberId { get; set; }
+    public string ToAddress { get; set; } = "";
+    public string Text { get; set; } = "";
+    public DateTime SentAt { get; set; }
+    public string RecordedBy { get; set; } = "";
+    public DateTime RecordedAt { get; set; }
+}
+
+public sealed class AuditEvent
+{
+    public long Seq { get; set; }
+    public DateTime At { get; set; }
+    public string Actor { get; set; } = "";
+    public string? Ticket { get; set; }
+    public string Type { get; set; } = "";
+    public string Detail { get; set; } = "{}";
+    public string PrevHash { get; set; } = "";
+    public string Hash { get; set; } = "";
+}
+
+public sealed class StaffUser
+{
+    public long Id { get; set; }
+    public string Username { get; set; } = "";
+    public string? DisplayName { get; set; }
+    public string? Email { get; set; }
+    public StaffRole Role { get; set; }
+    public string PasswordHash { get; set; } = "";
+    public bool MustChangePassword { get; set; }
+    public bool Disabled { get; set; }
+    public int FailedSignIns { get; set; }
+    public DateTime? LockedUntil { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class ApiToken
+{
+    public long Id { get; set; }
+    public long UserId { get; set; }
+    public StaffUser? User { get; set; }
+    public string Name { get; set; } = "";
+    public string Prefix { get; set; } = "";
+    public string TokenHash { get; set; } = "";
+    public DateTime CreatedAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+}
+
+public sealed class TicketCounter
+{
+    public int Year { get; set; }
+    public int LastValue { get; set; }
+}

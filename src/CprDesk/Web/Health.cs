@@ -1,0 +1,56 @@
+// /healthz for load balancers and watchdogs; /metrics in Prometheus text format.
+using System.Globalization;
+using System.Text;
+using CprDesk.Reports;
+using CprDesk.Storage;
+
+namespace CprDesk.Web;
+
+public static class Health
+{
+    public static void MapHealth(this WebApplication app)
+    {
+        app.MapGet("/healthz", async (Database db, CancellationToken ct) =>
+        {
+            var ok = await db.CanConnectAsync(ct);
+            return Results.Json(new { status = ok ? "ok" : "failing", database = ok ? "ok" : "unreachable" }, statusCode: ok ? 200 : 503);
+        }).AllowAnonymous().ExcludeFromDescription();
+
+        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time) =>
+        {
+            var (byState, nearest, missed) = await queries.MetricsAsync();
+            var sb = new StringBuilder();
+            sb.Append("# HELP cprdesk_reports Reports by state.\n# TYPE cprdesk_reports gauge\n");
+            foreach (var (state, count) in byState) sb.Append(CultureInfo.InvariantCulture, $"cprdesk_reports{{state=\"{state}\"}} {count}\n");
+            sb.Append("# HELP cprdesk_next_deadline_seconds Seconds until the nearest open deadline (negative when overdue; absent when none is open).\n# TYPE cprdesk_next_deadline_seconds gauge\n");
+            if (nearest is { } due)
+                sb.Append(CultureInfo.InvariantCulture, $"cprdesk_next_deadline_seconds {Math.Round((due - time.GetUtcNow().UtcDateTime).TotalSeconds)}\n");
+            sb.Append("# HELP cprdesk_deadlines_missed_total Deadlines missed (met late, waived late, or overdue).\n# TYPE cprdesk_deadlines_missed_total counter\n");
+            sb.Append(CultureInfo.InvariantCulture, $"cprdesk_deadlines_missed_total {missed}\n");
+            return Results.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
+        }).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    public static void MapStaffDownloads(this WebApplication app)
+    {
+        app.MapGet("/staff/reports/{ticket}/messages/{id:long}/raw", async (string ticket, long id, Database database) =>
+        {
+            await using var db = database.Open();
+            var m = db.Messages.FirstOrDefault(x => x.Id == id && db.Reports.Any(r => r.Id == x.ReportId && r.Ticket == ticket));
+            if (m is null) return Results.NotFound();
+            var blob = await BlobStore.GetAsync(db, m.RawSha256);
+            var ext = m.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true ? "json" : m.Channel == "email" ? "eml" : "raw";
+            return Results.File(blob!.Content, "application/octet-stream", $"{ticket}-message-{id}.{ext}");
+        }).RequireAuthorization(Access.Policies.Read);
+
+        app.MapGet("/staff/reports/{ticket}/attachments/{id:long}", async (string ticket, long id, Database database) =>
+        {
+            await using var db = database.Open();
+            var a = db.Attachments.FirstOrDefault(x => x.Id == id && db.Reports.Any(r => r.Id == x.ReportId && r.Ticket == ticket));
+            if (a is null) return Results.NotFound();
+            var blob = await BlobStore.GetAsync(db, a.Sha256);
+            // Always a download, never rendered inline: attachments are untrusted.
+            return Results.File(blob!.Content, "application/octet-stream", a.FileName);
+        }).RequireAuthorization(Access.Policies.Read);
+    }
+}
