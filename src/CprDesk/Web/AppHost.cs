@@ -20,6 +20,8 @@ public static class AppHost
         {
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
+            // Pages are found in this assembly even when a test runner is the entry assembly.
+            ApplicationName = typeof(AppHost).Assembly.GetName().Name,
         });
         builder.Configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
         builder.Configuration.AddEnvironmentVariables();
