@@ -180,7 +180,11 @@ public static class WebSubmissionParser
     }
 
     public static DeskException TooLarge(long max) =>
-        new(DeskErrorKind.TooLarge, $"Attachments may total at most {max / (1024 * 1024)} MB. Send larger evidence as a link, or split it over several reports.", "attachments");
+        new(DeskErrorKind.TooLarge, $"Attachments may total at most {Size(max)}. Send larger evidence as a link, or split it over several reports.", "attachments");
+
+    public static string Size(long bytes) =>
+        bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MB"
+        : bytes >= 1024 ? $"{bytes / 1024} KB" : $"{bytes} bytes";
 
     private static string SafeFileName(string? name, int index)
     {

@@ -43,6 +43,11 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
         b.Entity<InboundMessage>().ToTable("inbound_messages");
         b.Entity<Blob>().ToTable("blobs").HasKey(x => x.Sha256);
         b.Entity<Attachment>().ToTable("attachments");
+        // Declared so EF orders inserts as the schema's foreign keys require (blob before its users).
+        b.Entity<Attachment>().HasOne<Blob>().WithMany().HasForeignKey(a => a.Sha256);
+        b.Entity<InboundMessage>().HasOne<Blob>().WithMany().HasForeignKey(m => m.RawSha256);
+        b.Entity<DeadlineRow>().HasOne<Subscriber>().WithMany().HasForeignKey(d => d.SubscriberId);
+        b.Entity<PreliminaryReport>().HasOne<Subscriber>().WithMany().HasForeignKey(p => p.SubscriberId);
         b.Entity<CertificateIdentifier>().ToTable("certificate_identifiers");
         b.Entity<Subscriber>().ToTable("subscribers");
         b.Entity<DeadlineRow>().ToTable("deadlines");

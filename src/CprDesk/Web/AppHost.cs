@@ -30,12 +30,9 @@ public static class AppHost
 
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         var limits = new IntakeLimits(options.MaxAttachmentBytes);
-        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = limits.MaxRequestBytes + 1024 * 1024);
-        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f =>
-        {
-            f.MultipartBodyLengthLimit = limits.MaxRequestBytes;
-            f.ValueLengthLimit = (int)Math.Min(int.MaxValue, limits.MaxRequestBytes);
-        });
+        // Kestrel accepts up to twice the submission limit so an oversized upload is read to its end and answered
+        // with a readable 413 instead of a reset connection; RawBodyMiddleware enforces the real limit.
+        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = limits.MaxRequestBytes * 2);
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
         var app = builder.Build();
         app.MapCprDesk();
@@ -134,7 +131,8 @@ public sealed class RawBodyMiddleware(RequestDelegate next, IntakeLimits limits,
         {
             if (buffer.Length + n > max)
             {
-                await TooLargeAsync(ctx, buffer.Length + n);
+                buffer.SetLength(0); // drop what was read; Kestrel drains the rest before answering
+                await TooLargeAsync(ctx, max + 1);
                 return;
             }
             buffer.Write(chunk, 0, n);
@@ -151,7 +149,6 @@ public sealed class RawBodyMiddleware(RequestDelegate next, IntakeLimits limits,
             ctx.Request.Path, ctx.Connection.RemoteIpAddress, seen, limits.MaxRequestBytes);
         var ex = WebSubmissionParser.TooLarge(limits.MaxAttachmentBytes);
         ctx.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-        ctx.Response.Headers.Connection = "close";
         if (ctx.Request.Path.StartsWithSegments("/api"))
             await ctx.Response.WriteAsJsonAsync(new { type = "about:blank", title = "Payload too large", status = 413, detail = ex.Message, field = "attachments" },
                 (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json");

@@ -108,10 +108,17 @@ public static class ReportsApi
 
     private static async Task<ActionBody> ReadActionAsync(HttpContext ctx)
     {
+        const int max = 1024 * 1024;
+        if (ctx.Request.ContentLength > max) throw DeskException.Invalid("body", "An action body may be at most 1 MB.");
         using var ms = new MemoryStream();
-        await ctx.Request.Body.CopyToAsync(ms);
+        var chunk = new byte[16384];
+        int n;
+        while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0)
+        {
+            if (ms.Length + n > max) throw DeskException.Invalid("body", "An action body may be at most 1 MB.");
+            ms.Write(chunk, 0, n);
+        }
         if (ms.Length == 0) return new ActionBody();
-        if (ms.Length > 1024 * 1024) throw DeskException.Invalid("body", "An action body may be at most 1 MB.");
         try
         {
             return JsonSerializer.Deserialize<ActionBody>(ms.ToArray(), JsonOpts) ?? new ActionBody();
