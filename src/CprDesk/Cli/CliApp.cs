@@ -195,7 +195,7 @@ public static class CliApp
             Console.WriteLine($"Assignee:  {r.Assignee?.Username ?? "nobody"}");
             Console.WriteLine("Clocks:");
             foreach (var c in d.Summary.Deadlines)
-                Console.WriteLine($"  {c.Name,-34} {c.Recipient ?? "(no Subscriber known yet)",-28} due {c.DueAt:yyyy-MM-dd HH:mm}Z  {c.State}{(c.MetAt is { } m ? $" at {m:yyyy-MM-dd HH:mm}Z" : "")}  [{c.Section}]");
+                Console.WriteLine($"  {c.Name,-34} {c.Recipient ?? (c.Name == ClockNames.PreliminaryReportToSubscriber ? "(no Subscriber known yet)" : "-"),-28} due {c.DueAt:yyyy-MM-dd HH:mm}Z  {c.State}{(c.MetAt is { } m ? $" at {m:yyyy-MM-dd HH:mm}Z" : "")}  [{c.Section}]");
             Console.WriteLine("Events:");
             foreach (var e in d.Events) Console.WriteLine($"  #{e.Seq} {e.At:yyyy-MM-dd HH:mm:ss}Z {e.Actor} {e.Type} {e.Detail}");
             return ExitCodes.Ok;

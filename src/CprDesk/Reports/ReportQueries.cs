@@ -74,6 +74,13 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
             events);
     }
 
+    /// <summary>Messages that could not become a report, newest first.</summary>
+    public async Task<IReadOnlyList<InboundMessage>> RejectedAsync(int limit)
+    {
+        await using var db = database.Open();
+        return await db.Messages.AsNoTracking().Where(m => m.Status == "rejected").OrderByDescending(m => m.Id).Take(limit).ToListAsync();
+    }
+
     public async Task<Report?> FindByStatusTokenAsync(string token)
     {
         var hash = ReportDesk.HashToken(token);

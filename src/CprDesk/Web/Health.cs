@@ -43,6 +43,15 @@ public static class Health
             return Results.File(blob!.Content, "application/octet-stream", $"{ticket}-message-{id}.{ext}");
         }).RequireAuthorization(Access.Policies.Read);
 
+        app.MapGet("/staff/messages/{id:long}/raw", async (long id, Database database) =>
+        {
+            await using var db = database.Open();
+            var m = db.Messages.FirstOrDefault(x => x.Id == id);
+            if (m is null) return Results.NotFound();
+            var blob = await BlobStore.GetAsync(db, m.RawSha256);
+            return Results.File(blob!.Content, "application/octet-stream", $"message-{id}.raw");
+        }).RequireAuthorization(Access.Policies.Read);
+
         app.MapGet("/staff/reports/{ticket}/attachments/{id:long}", async (string ticket, long id, Database database) =>
         {
             await using var db = database.Open();

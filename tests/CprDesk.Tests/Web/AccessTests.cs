@@ -152,7 +152,11 @@ public sealed class AccessTests : IAsyncLifetime
         Assert.Equal(expected, queue.StatusCode);
         var report = await client.GetAsync($"/staff/reports/{_ticket}");
         Assert.Equal(expected, report.StatusCode);
-        if (who == "anonymous") Assert.Equal("/staff/login", PathOf(queue.Headers.Location!));
+        if (who == "anonymous")
+        {
+            Assert.Equal("/staff/login", PathOf(queue.Headers.Location!));
+            Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync("/staff/messages/1/raw")).StatusCode);
+        }
         else
         {
             Assert.Contains(_ticket, await queue.Content.ReadAsStringAsync());
@@ -162,6 +166,7 @@ public sealed class AccessTests : IAsyncLifetime
             var raw = await client.GetAsync($"/staff/reports/{_ticket}/messages/{detail!.Messages[0].Id}/raw");
             Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
             Assert.Contains("r@example.org", await raw.Content.ReadAsStringAsync());
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/staff/messages/{detail.Messages[0].Id}/raw")).StatusCode);
         }
     }
 

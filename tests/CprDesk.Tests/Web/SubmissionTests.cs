@@ -195,6 +195,13 @@ public sealed class SubmissionTests : IAsyncLifetime
         var m = Assert.Single(rejected, x => Encoding.UTF8.GetString(db.Blobs.Single(b => b.Sha256 == x.RawSha256).Content).Contains("rejected-marker"));
         Assert.Contains("description", m.StatusDetail);
         Assert.Null(m.ReportId);
+
+        // Staff see it on the queue page, with the reason and the raw bytes.
+        var (user, password, _) = await _host.UserAsync(StaffRole.Auditor);
+        using var staff = await _host.SignedInClientAsync(user, password);
+        var queue = await staff.GetStringAsync("/staff");
+        Assert.Contains($"/staff/messages/{m.Id}/raw", queue);
+        Assert.Contains("rejected-marker", await staff.GetStringAsync($"/staff/messages/{m.Id}/raw"));
     }
 
     [Fact]
