@@ -11,15 +11,7 @@ namespace CprDesk.BrowserTests;
 
 public sealed class EvidenceAttachmentTests(SiteFixture site) : IClassFixture<SiteFixture>
 {
-    // Every submission with an attachment (web form or API) fails with HTTP 500: EF Core inserts the
-    // attachments row before the blobs row it references (no Attachment -> Blob relationship in
-    // src/CprDesk/Storage/CprDeskDb.cs), and SQLite refuses it with FOREIGN KEY constraint failed.
-    // Remove the Skip once that is fixed.
-    public const string AttachmentBug =
-        "App bug: a report with an attachment fails with 500 (SQLite FOREIGN KEY constraint failed; " +
-        "attachments inserted before their blob: no Attachment->Blob relationship in src/CprDesk/Storage/CprDeskDb.cs).";
-
-    [Fact(Skip = AttachmentBug)]
+    [Fact]
     public Task Reporter_attaches_an_evidence_file_and_staff_can_download_it_unchanged() =>
         WithServerLogOnFailure(site, async () =>
         {

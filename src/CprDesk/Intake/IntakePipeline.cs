@@ -33,7 +33,16 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     public async Task<IntakeResult> SubmitAsync(RawSubmission raw)
     {
         var id = await StoreRawAsync(raw);
-        return await ProcessAsync(id);
+        try
+        {
+            return await ProcessAsync(id);
+        }
+        catch (Exception ex) when (ex is not DeskException and not OperationCanceledException)
+        {
+            // A fault of ours after the commit: the submission is safe and PendingIntakeService retries it.
+            log.LogError(ex, "Stored {Channel} message {MessageId} could not be processed yet", raw.Channel, id);
+            throw new IntakeDeferredException(id, ex);
+        }
     }
 
     public async Task<IntakeResult> ProcessAsync(long messageId)
@@ -91,9 +100,21 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             {
                 // Already flagged rejected and logged.
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A fault of ours: the raw message stays stored as "received" and is tried again next time.
+                log.LogError(ex, "Stored message {MessageId} could not be processed; it stays queued for another try", id);
+            }
         }
         return done;
     }
+}
+
+/// <summary>The submission is stored (as message <see cref="MessageId"/>) but not yet a report.</summary>
+public sealed class IntakeDeferredException(long messageId, Exception inner)
+    : Exception($"Your submission was stored as message {messageId} but could not be processed yet; it will be processed automatically. Quote message {messageId} if you contact us.", inner)
+{
+    public long MessageId { get; } = messageId;
 }
 
 public sealed record IntakeLimits(long MaxAttachmentBytes)

@@ -50,6 +50,7 @@ public static class AppHost
         s.AddSingleton<ReportDesk>();
         s.AddSingleton<ReportQueries>();
         s.AddSingleton<IntakePipeline>();
+        s.AddHostedService<PendingIntakeService>();
         s.AddAccess(options.SecureCookies);
         // Cookie and anti-forgery keys live with the data, so sessions survive a restart and nothing is kept in $HOME.
         s.AddDataProtection().SetApplicationName("cprdesk")

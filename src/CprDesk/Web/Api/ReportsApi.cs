@@ -53,6 +53,11 @@ public static class ReportsApi
                 return Results.Json(new SubmissionResponse(result.Report.Ticket, result.Report.ReceivedAt, statusUrl, deadlines), statusCode: 201);
             }
             catch (DeskException ex) { return Problem(ex); }
+            catch (IntakeDeferredException ex)
+            {
+                return Results.Problem(detail: ex.Message, statusCode: 503, title: "Stored, not yet processed",
+                    extensions: new Dictionary<string, object?> { ["messageId"] = ex.MessageId });
+            }
         }).AllowAnonymous().Accepts<JsonElement>("application/json").Produces<SubmissionResponse>(201).ProducesProblem(400).ProducesProblem(413);
 
         api.MapGet("/reports", async (HttpContext ctx, ReportQueries queries, string? state, string? dueBefore) =>

@@ -45,6 +45,13 @@ public sealed class ReportModel(IntakePipeline intake, ReportQueries queries, Cp
             Deadlines = (await queries.GetAsync(Ticket))!.Summary.Deadlines;
             return Page();
         }
+        catch (IntakeDeferredException ex)
+        {
+            Refill(fields);
+            Error = ex.Message;
+            Response.StatusCode = 503;
+            return Page();
+        }
         catch (DeskException ex)
         {
             Refill(fields);
