@@ -40,7 +40,12 @@ public sealed class Database
     /// <summary>Creates the data directory and applies pending migrations. Returns the versions applied.</summary>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct = default)
     {
-        Directory.CreateDirectory(DataDirectory);
+        if (!Directory.Exists(DataDirectory))
+        {
+            // Raw reports, private keys sent as evidence and cookie keys live here: owner-only from the start.
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(DataDirectory);
+            else Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         await using var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(ct);
         await ExecAsync(connection, null, "PRAGMA journal_mode=WAL;", ct);
