@@ -13,6 +13,7 @@ public static class Policies
     public const string Read = "read";   // admin, staff, auditor
     public const string Act = "act";     // admin, staff
     public const string Admin = "admin";
+    public const string Mailgate = "mailgate"; // inbound mail only
 }
 
 public static class AccessSetup
@@ -58,7 +59,8 @@ public static class AccessSetup
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Read, p => p.RequireRole(nameof(StaffRole.Admin), nameof(StaffRole.Staff), nameof(StaffRole.Auditor)))
             .AddPolicy(Policies.Act, p => p.RequireRole(nameof(StaffRole.Admin), nameof(StaffRole.Staff)))
-            .AddPolicy(Policies.Admin, p => p.RequireRole(nameof(StaffRole.Admin)));
+            .AddPolicy(Policies.Admin, p => p.RequireRole(nameof(StaffRole.Admin)))
+            .AddPolicy(Policies.Mailgate, p => p.RequireRole(MailgateRole));
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "cprdesk.csrf";
@@ -80,6 +82,11 @@ public static class AccessSetup
         return new ClaimsPrincipal(identity);
     }
 
+    public const string MailgateRole = "Mailgate";
+
+    public static ClaimsPrincipal MailgatePrincipal(string tokenName, string scheme) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, $"mailgate:{tokenName}"), new Claim(ClaimTypes.Role, MailgateRole)], scheme));
+
     /// <summary>The audit actor for whoever is signed in.</summary>
     public static string Actor(this ClaimsPrincipal user) => $"user:{user.Identity?.Name ?? "unknown"}";
 }
@@ -94,9 +101,9 @@ public sealed class TokenAuthenticationHandler(
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
         var token = header["Bearer ".Length..].Trim();
         if (token.Length == 0 || token.Length > 200) return AuthenticateResult.Fail("malformed token");
-        var user = await accounts.FindByTokenAsync(token);
-        if (user is null) return AuthenticateResult.Fail("unknown or revoked token");
-        return AuthenticateResult.Success(new AuthenticationTicket(AccessSetup.PrincipalFor(user, Scheme.Name), Scheme.Name));
+        var principal = await accounts.AuthenticateTokenAsync(token, Scheme.Name);
+        if (principal is null) return AuthenticateResult.Fail("unknown or revoked token");
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -170,12 +170,27 @@ public sealed class Accounts(Database database, TimeProvider time)
         return true;
     });
 
-    public async Task<StaffUser?> FindByTokenAsync(string token)
+    /// <summary>A token for `cprdesk mailgate`: it may only submit inbound mail, and belongs to no person.</summary>
+    public Task<IssuedToken> CreateMailgateTokenAsync(string actor, string? name) => database.WriteAsync(time, async s =>
+    {
+        var token = "cprm_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var prefix = token[..13];
+        var row = new ApiToken { Scope = ApiToken.MailgateScope, Name = string.IsNullOrWhiteSpace(name) ? "mailgate" : name.Trim(), Prefix = prefix, TokenHash = HashToken(token), CreatedAt = s.Now };
+        s.Db.ApiTokens.Add(row);
+        await s.Db.SaveChangesAsync();
+        await s.AuditAsync(actor, "token.created", null, new { scope = row.Scope, tokenId = row.Id, prefix, name = row.Name });
+        return new IssuedToken(row.Id, token, prefix);
+    });
+
+    /// <summary>The principal a bearer token stands for, or null when it is unknown, revoked or its user disabled.</summary>
+    public async Task<System.Security.Claims.ClaimsPrincipal?> AuthenticateTokenAsync(string token, string scheme)
     {
         var hash = HashToken(token);
         await using var db = database.Open();
         var row = await db.ApiTokens.AsNoTracking().Include(t => t.User).FirstOrDefaultAsync(t => t.TokenHash == hash && t.RevokedAt == null);
-        return row?.User is { Disabled: false } user ? user : null;
+        if (row is null) return null;
+        if (row.Scope == ApiToken.MailgateScope) return AccessSetup.MailgatePrincipal(row.Name, scheme);
+        return row.User is { Disabled: false } user ? AccessSetup.PrincipalFor(user, scheme) : null;
     }
 
     public async Task<StaffUser?> FindActiveAsync(long id)

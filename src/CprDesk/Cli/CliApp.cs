@@ -43,6 +43,15 @@ public static class CliApp
         }));
         root.Subcommands.Add(migrate);
 
+        var url = new Option<string>("--url") { Description = "The CprDesk server", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var tokenFile = new Option<string?>("--token-file") { Description = "File holding a mailgate token (else CPRDESK_MAILGATE_TOKEN)" };
+        var sender = new Option<string?>("--sender") { Description = "Envelope sender (Postfix: ${sender})" };
+        var recipient = new Option<string[]>("--recipient") { Description = "Envelope recipient(s) (Postfix: ${recipient})", AllowMultipleArgumentsPerToken = true };
+        var mailgate = new Command("mailgate", "Read one message on stdin and submit it (for an MTA pipe). Exit 0 stored, 75 retry later.") { url, tokenFile, sender, recipient };
+        mailgate.SetAction((pr, ct) => Mailgate.RunAsync(pr.GetValue(url)!, null, pr.GetValue(tokenFile), pr.GetValue(sender),
+            pr.GetValue(recipient) ?? [], Console.OpenStandardInput(), Console.Error, ct));
+        root.Subcommands.Add(mailgate);
+
         root.Subcommands.Add(UserCommand(data));
         root.Subcommands.Add(TokenCommand(data));
         root.Subcommands.Add(AuditCommand(data));
@@ -111,13 +120,19 @@ public static class CliApp
     private static Command TokenCommand(Option<string?> data)
     {
         var token = new Command("token", "Manage staff API tokens.");
-        var username = new Argument<string>("username");
+        var username = new Argument<string?>("username") { Description = "The staff user the token acts as", Arity = ArgumentArity.ZeroOrOne };
         var name = new Option<string?>("--name") { Description = "What the token is for" };
-        var create = new Command("create", "Create an API token for a user; prints it once.") { username, name };
+        var mailgate = new Option<bool>("--mailgate") { Description = "A token for `cprdesk mailgate` (inbound mail only, no user)" };
+        var create = new Command("create", "Create an API token for a user (or --mailgate); prints it once.") { username, name, mailgate };
         create.SetAction((pr, ct) => Guard(async () =>
         {
             var accounts = await AccountsAsync(pr.GetValue(data), ct);
-            var t = await accounts.CreateTokenAsync(CliActor, pr.GetValue(username)!, pr.GetValue(name));
+            var user = pr.GetValue(username);
+            if (pr.GetValue(mailgate) == (user is not null))
+                throw DeskException.Invalid("username", "Give a username for a staff token, or --mailgate (and no username) for a mailgate token.");
+            var t = user is null
+                ? await accounts.CreateMailgateTokenAsync(CliActor, pr.GetValue(name))
+                : await accounts.CreateTokenAsync(CliActor, user, pr.GetValue(name));
             Console.Error.WriteLine($"Token {t.Id} ({t.Prefix}…) created; it is shown once:");
             Console.WriteLine(t.Token);
             return ExitCodes.Ok;
@@ -230,6 +245,10 @@ public static class CliApp
         Console.WriteLine($"  Staff dashboard:     {first}/staff");
         Console.WriteLine($"  JSON API:            {first}/api/v1/reports  (OpenAPI: {first}/openapi/v1.json)");
         Console.WriteLine($"  Health, metrics:     {first}/healthz  {first}/metrics");
+        var smtp = app.Services.GetRequiredService<CprDesk.Intake.Smtp.SmtpListenerService>().BoundEndpoints;
+        var mailSettings = app.Services.GetRequiredService<CprDesk.Intake.Email.MailSettings>();
+        if (smtp.Count > 0) Console.WriteLine($"  SMTP listener:       {string.Join(", ", smtp)}  (accepts {mailSettings.Listener.Addresses}{(mailSettings.Listener.CatchAll ? ", catch-all" : "")})");
+        Console.WriteLine($"  Outbound mail:       {app.Services.GetRequiredService<CprDesk.Notifications.IMailTransport>().Name}");
         Console.WriteLine($"  Data directory:      {app.Services.GetRequiredService<Database>().DataDirectory}");
         if (admin is { } a2)
         {

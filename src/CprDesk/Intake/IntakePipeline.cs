@@ -1,35 +1,58 @@
 // One path for every channel: the raw bytes and receipt facts are committed first; only then is anything
 // parsed. A crash after the commit loses nothing: ProcessPendingAsync picks the message up again.
+using System.Text.Json;
+using CprDesk.Compliance;
+using CprDesk.Intake.Email;
+using CprDesk.Mail.Mime;
+using CprDesk.Notifications;
 using CprDesk.Reports;
 using CprDesk.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace CprDesk.Intake;
 
-public sealed record RawSubmission(string Channel, byte[] Body, string? ContentType, string? PeerAddress);
-
-public sealed record IntakeResult(Report Report, string StatusToken, long MessageId);
-
-public sealed class IntakePipeline(Database database, TimeProvider time, ReportDesk desk, IntakeLimits limits, ILogger<IntakePipeline> log)
+/// <summary>A submission as it arrived. Envelope fields are set for mail.</summary>
+public sealed record RawSubmission(string Channel, byte[] Body, string? ContentType, string? PeerAddress)
 {
+    public string? EnvelopeFrom { get; init; }
+    public IReadOnlyList<string> EnvelopeTo { get; init; } = [];
+    public string? Helo { get; init; }
+    public bool Tls { get; init; }
+    /// <summary>When the channel finished receiving (SMTP: end of DATA); our commit time when null.</summary>
+    public DateTime? ReceivedAt { get; init; }
+}
+
+/// <summary>The report a message created or joined. <see cref="StatusToken"/> is set only for a new report.</summary>
+public sealed record IntakeResult(Report Report, string? StatusToken, long MessageId, bool NewReport);
+
+public sealed class IntakePipeline(Database database, TimeProvider time, ReportDesk desk, IntakeLimits limits, Acknowledgements acks,
+    Outbox outbox, MailSettings mail, ILogger<IntakePipeline> log)
+{
+    public const string EmailChannel = "email";
+
     public async Task<long> StoreRawAsync(RawSubmission raw) => await database.WriteAsync(time, async s =>
     {
         var sha = await BlobStore.PutAsync(s.Db, raw.Body);
         var message = new InboundMessage
         {
-            Channel = raw.Channel, ReceivedAt = s.Now, RawSha256 = sha, RawSize = raw.Body.LongLength,
+            Channel = raw.Channel, ReceivedAt = raw.ReceivedAt ?? s.Now, AcceptedAt = s.Now, RawSha256 = sha, RawSize = raw.Body.LongLength,
             ContentType = raw.ContentType, PeerAddress = raw.PeerAddress, Status = "received",
-            Subject = raw.Channel == "web-form" ? "Web form submission" : "API submission",
+            EnvelopeFrom = raw.EnvelopeFrom, EnvelopeTo = raw.EnvelopeTo.Count == 0 ? null : string.Join(' ', raw.EnvelopeTo),
+            Helo = raw.Helo, Tls = raw.Tls,
+            Subject = raw.Channel switch { "web-form" => "Web form submission", "api" => "API submission", _ => null },
         };
         s.Db.Messages.Add(message);
         await s.Db.SaveChangesAsync();
-        await s.AuditAsync($"channel:{raw.Channel}", "message.received", null,
-            new { messageId = message.Id, channel = raw.Channel, sha256 = sha, size = raw.Body.LongLength, peer = raw.PeerAddress, receivedAt = s.Now });
+        await s.AuditAsync($"channel:{raw.Channel}", "message.received", null, new
+        {
+            messageId = message.Id, channel = raw.Channel, sha256 = sha, size = raw.Body.LongLength, peer = raw.PeerAddress,
+            receivedAt = message.ReceivedAt, envelopeFrom = raw.EnvelopeFrom, envelopeTo = message.EnvelopeTo, tls = raw.Tls,
+        });
         return message.Id;
     });
 
-    /// <summary>Stores, then turns the message into a report. Bad input is kept (flagged rejected) and reported
-    /// to the caller as a <see cref="DeskException"/>.</summary>
+    /// <summary>Stores, then turns the message into a report. Bad web input is kept (flagged rejected) and reported
+    /// to the caller as a <see cref="DeskException"/>; a fault of ours as <see cref="IntakeDeferredException"/>.</summary>
     public async Task<IntakeResult> SubmitAsync(RawSubmission raw)
     {
         var id = await StoreRawAsync(raw);
@@ -54,6 +77,12 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             message = await db.Messages.AsNoTracking().FirstAsync(m => m.Id == messageId);
             body = (await BlobStore.GetAsync(db, message.RawSha256))!.Content;
         }
+        return message.Channel == EmailChannel ? await ProcessEmailAsync(message, body) : await ProcessWebAsync(message, body);
+    }
+
+    private async Task<IntakeResult> ProcessWebAsync(InboundMessage message, byte[] body)
+    {
+        var messageId = message.Id;
         WebSubmission submission;
         try
         {
@@ -74,12 +103,113 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             });
             throw;
         }
-        var created = await database.WriteAsync(time, s => desk.CreateAsync(s, new NewReport(
-            message.Channel, messageId, message.ReceivedAt, submission.ReporterEmail!, submission.ReporterName,
-            submission.ProblemType, submission.Description, submission.Certificates, submission.Attachments),
-            $"channel:{message.Channel}"));
-        log.LogInformation("Report {Ticket} created from {Channel} message {MessageId}", created.Report.Ticket, message.Channel, messageId);
-        return new IntakeResult(created.Report, created.StatusToken, messageId);
+        var result = await database.WriteAsync(time, async s =>
+        {
+            if (await AlreadyProcessedAsync(s, messageId) is { } done) return done;
+            var created = await desk.CreateAsync(s, new NewReport(
+                message.Channel, messageId, message.ReceivedAt, submission.ReporterEmail!, submission.ReporterName,
+                submission.ProblemType, submission.Description, submission.Certificates, submission.Attachments), $"channel:{message.Channel}");
+            await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, null, null, [], null);
+            return new IntakeResult(created.Report, created.StatusToken, messageId, true);
+        });
+        if (result.NewReport) log.LogInformation("Report {Ticket} created from {Channel} message {MessageId}", result.Report.Ticket, message.Channel, messageId);
+        return result;
+    }
+
+    private async Task<IntakeResult> ProcessEmailAsync(InboundMessage message, byte[] body)
+    {
+        var messageId = message.Id;
+        // Malformed mail still becomes a report: the parser never throws on content and lists what it found wrong.
+        using var mime = MimeParser.Parse(body);
+        var suppression = MailRules.AutoReplySuppression(mime, message.EnvelopeFrom, outbox.LoopToken);
+        var flags = new List<string>();
+        if (mime.Defects.Count > 0) flags.Add("malformed");
+        if (suppression is not null && suppression != "rate-limit") flags.Add(suppression == "our-loop-header" ? "our-own-mail" : "auto-submitted");
+        var receivedAt = message.ReceivedAt;
+        if (MailRules.EarliestTrustedReceipt(mime, mail.TrustedRelays) is { } relayed && relayed < receivedAt) receivedAt = relayed;
+        var from = mime.From.FirstOrDefault();
+        var attachments = mime.Attachments.Select((p, i) =>
+        {
+            using var stream = p.OpenDecoded();
+            using var ms = new MemoryStream();
+            stream.CopyTo(ms);
+            return new NewAttachment(p.FileName ?? $"part-{i + 1}", p.ContentType.MimeType, ms.ToArray());
+        }).ToList();
+        var defectsJson = mime.Defects.Count == 0 ? null : JsonSerializer.Serialize(mime.Defects.Select(d => new { code = d.Code, message = d.Message }), AuditJson.Options);
+
+        var result = await database.WriteAsync(time, async s =>
+        {
+            if (await AlreadyProcessedAsync(s, messageId) is { } done) return done;
+            var m = await s.Db.Messages.FirstAsync(x => x.Id == messageId);
+            m.Subject = Cap(mime.Subject, 1000);
+            m.FromAddress = Cap(from?.Address, 320);
+            m.MessageId = Cap(mime.MessageId, 998);
+            m.Defects = defectsJson;
+            m.ReceivedAt = receivedAt;
+
+            // The same message delivered twice (same Message-ID and bytes) joins the first copy's report.
+            if (m.MessageId is not null)
+            {
+                var twin = await s.Db.Messages.Where(x => x.Id != m.Id && x.MessageId == m.MessageId && x.RawSha256 == m.RawSha256 && x.ReportId != null)
+                    .OrderBy(x => x.Id).FirstOrDefaultAsync();
+                if (twin is not null)
+                {
+                    flags.Add("duplicate");
+                    return await AppendAsync(s, m, flags, twin.ReportId!.Value, "duplicate", reopen: false);
+                }
+            }
+
+            var thread = await FindThreadAsync(s, mime);
+            if (thread is { } t) return await AppendAsync(s, m, flags, t.ReportId, t.By, reopen: !flags.Contains("auto-submitted") && !flags.Contains("our-own-mail"));
+
+            m.Flags = string.Join(' ', flags);
+            var reporter = from?.Address ?? (string.IsNullOrEmpty(message.EnvelopeFrom) ? "unknown" : message.EnvelopeFrom);
+            var created = await desk.CreateAsync(s, new NewReport(EmailChannel, m.Id, receivedAt, reporter, Cap(from?.DisplayName, 200), null,
+                Cap(mime.TextBody, WebSubmissionParser.MaxDescriptionChars) ?? "(the message has no text body)", [], attachments), "channel:email");
+            var refs = mime.References.Concat(mime.MessageId is null ? [] : [mime.MessageId]).TakeLast(20).ToList();
+            await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, suppression, mime.MessageId, refs, mime.Subject);
+            return new IntakeResult(created.Report, created.StatusToken, m.Id, true);
+        });
+        log.LogInformation("Email message {MessageId} {What} {Ticket}", messageId, result.NewReport ? "created" : "joined", result.Report.Ticket);
+        return result;
+    }
+
+    /// <summary>Replies find their report by the ticket in the subject, or by In-Reply-To/References naming a
+    /// Message-ID we sent or received for that report.</summary>
+    private static async Task<(long ReportId, string By)?> FindThreadAsync(WriteScope s, MimeMessage mime)
+    {
+        if (MailRules.TicketInSubject(mime.Subject) is { } ticket)
+        {
+            var id = await s.Db.Reports.Where(r => r.Ticket == ticket).Select(r => (long?)r.Id).FirstOrDefaultAsync();
+            if (id is { } rid) return (rid, "subject");
+        }
+        var ids = mime.InReplyTo.Concat(mime.References).Distinct().Take(50).ToList();
+        if (ids.Count == 0) return null;
+        var sent = await s.Db.Outbox.Where(o => ids.Contains(o.MessageId) && o.ReportId != null).Select(o => o.ReportId).FirstOrDefaultAsync();
+        if (sent is { } viaOutbox) return (viaOutbox, "in-reply-to");
+        var received = await s.Db.Messages.Where(x => x.MessageId != null && ids.Contains(x.MessageId) && x.ReportId != null).Select(x => x.ReportId).FirstOrDefaultAsync();
+        return received is { } viaInbound ? (viaInbound, "references") : null;
+    }
+
+    private async Task<IntakeResult> AppendAsync(WriteScope s, InboundMessage m, List<string> flags, long reportId, string by, bool reopen)
+    {
+        m.ReportId = reportId;
+        m.Status = "processed";
+        m.Flags = string.Join(' ', flags);
+        var report = await s.Db.Reports.FirstAsync(r => r.Id == reportId);
+        await s.AuditAsync("channel:email", "message.appended", report.Ticket, new { messageId = m.Id, threadedBy = by, flags });
+        if (reopen && report.State is ReportState.Closed or ReportState.Resolved)
+            await desk.ReopenInScopeAsync(s, report.Ticket, "system", $"new message {m.Id} from the reporter side after closure");
+        return new IntakeResult(report, null, m.Id, false);
+    }
+
+    /// <summary>Another pass got here first (the background retry and the channel racing): use its result.</summary>
+    private static async Task<IntakeResult?> AlreadyProcessedAsync(WriteScope s, long messageId)
+    {
+        var m = await s.Db.Messages.AsNoTracking().FirstAsync(x => x.Id == messageId);
+        if (m.Status == "received") return null;
+        if (m.ReportId is not { } rid) throw DeskException.Conflict($"Message {messageId} was {m.Status}: {m.StatusDetail}");
+        return new IntakeResult(await s.Db.Reports.AsNoTracking().FirstAsync(r => r.Id == rid), null, messageId, false);
     }
 
     /// <summary>Processes messages stored but never processed (a crash between commit and report creation).</summary>
@@ -87,7 +217,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     {
         List<long> pending;
         await using (var db = database.Open())
-            pending = await db.Messages.Where(m => m.Status == "received" && m.ReportId == null).Select(m => m.Id).ToListAsync(ct);
+            pending = await db.Messages.Where(m => m.Status == "received" && m.ReportId == null).OrderBy(m => m.Id).Select(m => m.Id).ToListAsync(ct);
         var done = 0;
         foreach (var id in pending)
         {
@@ -108,6 +238,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         }
         return done;
     }
+
+    private static string? Cap(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
 }
 
 /// <summary>The submission is stored (as message <see cref="MessageId"/>) but not yet a report.</summary>

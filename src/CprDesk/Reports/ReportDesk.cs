@@ -23,7 +23,7 @@ public sealed record NewReport(
 
 public sealed record CreatedReport(Report Report, string StatusToken);
 
-public sealed class ReportDesk(Database database, TimeProvider time, ClockRules rules)
+public sealed class ReportDesk(Database database, TimeProvider time, ClockRules rules, Notifications.Outbox outbox)
 {
     public ClockRules Rules => rules;
 
@@ -115,36 +115,65 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         await FindOrAddSubscriberAsync(s, r, actor, RequireEmail("email", email), name);
     });
 
+    /// <param name="send">True: the text goes out by mail through the outbox and the clock is met when the relay
+    /// accepts it. False: it was sent outside CprDesk at <paramref name="sentAt"/> and is recorded as such.</param>
     public Task RecordPreliminaryReportAsync(string ticket, string actor, string? recipient, string? to, string? subscriberName,
-        string? text, DateTime? sentAt) => ActAsync(ticket, actor, async (s, r) =>
+        string? text, DateTime? sentAt, bool send = true) => ActAsync(ticket, actor, async (s, r) =>
     {
         if (string.IsNullOrWhiteSpace(text))
             throw DeskException.Invalid("text", "The preliminary report's text is required: it is the report on findings, not an acknowledgement.");
-        var when = CheckInstant("sentAt", sentAt ?? s.Now, r, s.Now);
+        if (send && sentAt is not null)
+            throw DeskException.Invalid("sentAt", "sentAt is only for a report sent outside CprDesk (send: false); mail sent by CprDesk is timed by the relay's acceptance.");
+        var when = send ? (DateTime?)null : CheckInstant("sentAt", sentAt ?? s.Now, r, s.Now);
         var report = new PreliminaryReport { ReportId = r.Id, Text = text.Trim(), SentAt = when, RecordedBy = actor, RecordedAt = s.Now };
+        string? name = null;
         switch (recipient?.Trim().ToLowerInvariant())
         {
             case "reporter":
                 report.RecipientKind = "reporter";
                 report.ToAddress = string.IsNullOrWhiteSpace(to) ? r.ReporterEmail : RequireEmail("to", to);
+                name = r.ReporterName;
                 break;
             case "subscriber":
                 var sub = await FindOrAddSubscriberAsync(s, r, actor, RequireEmail("to", to), subscriberName);
                 report.RecipientKind = "subscriber";
                 report.SubscriberId = sub.Id;
                 report.ToAddress = sub.Email;
+                name = sub.Name;
                 break;
             default:
                 throw DeskException.Invalid("recipient", "recipient must be 'reporter' or 'subscriber'.");
         }
+        if (send)
+        {
+            if (!MailAddress.TryCreate(report.ToAddress, out _))
+                throw DeskException.Invalid("to", $"'{report.ToAddress}' is not an address mail can go to; give 'to', or record a report sent another way (send: false).");
+            var subject = report.RecipientKind == "reporter"
+                ? $"[{r.Ticket}] Preliminary report on your Certificate Problem Report"
+                : $"[{r.Ticket}] Preliminary report: a Certificate Problem Report concerning your certificate";
+            var queued = await outbox.QueueAsync(s, Notifications.Outbox.PreliminaryReport, r.Id, r.Ticket, report.ToAddress, name, subject, report.Text,
+                null, [], autoSubmitted: false, actor);
+            report.OutboxId = queued.Row.Id;
+        }
         r.PreliminaryReports.Add(report);
         await s.AuditAsync(actor, "preliminary-report.recorded", r.Ticket, new
         {
-            recipient = report.RecipientKind, to = report.ToAddress, sentAt = when, length = report.Text.Length,
-            sha256 = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(report.Text))),
+            recipient = report.RecipientKind, to = report.ToAddress, sentAt = when, via = send ? "outbox" : "outside CprDesk", outboxId = report.OutboxId,
+            length = report.Text.Length, sha256 = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(report.Text))),
         });
         if (r.State is ReportState.New or ReportState.Acknowledged or ReportState.Investigating)
             await ChangeStateAsync(s, r, ReportState.PreliminaryReported, actor);
+    });
+
+    /// <summary>Called after the outbox delivered (or gave up on) a message of this report: a preliminary report
+    /// accepted by the relay meets its clock now; an acknowledgement moves a new report to Acknowledged.</summary>
+    public Task OutboxSettledAsync(string ticket, long outboxId) => ActAsync(ticket, "system", async (s, r) =>
+    {
+        var o = await s.Db.Outbox.FirstAsync(x => x.Id == outboxId);
+        if (o.Status != "sent") return;
+        foreach (var p in r.PreliminaryReports.Where(p => p.OutboxId == outboxId && p.SentAt is null)) p.SentAt = o.SentAt;
+        if (o.Kind == Notifications.Outbox.Acknowledgement && r.State == ReportState.New)
+            await ChangeStateAsync(s, r, ReportState.Acknowledged, "system");
     });
 
     public Task RecordRevocationAsync(string ticket, string actor, DateTime? publishedAt, string? note) => ActAsync(ticket, actor, async (s, r) =>
@@ -184,7 +213,19 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         await ChangeStateAsync(s, r, ReportState.Closed, actor);
     });
 
-    public Task ReopenAsync(string ticket, string actor, string? note) => ActAsync(ticket, actor, async (s, r) =>
+    public Task ReopenAsync(string ticket, string actor, string? note) => ActAsync(ticket, actor, (s, r) => ReopenAsync(s, r, actor, note));
+
+    /// <summary>Reopens inside a caller's transaction (a reply arriving after closure).</summary>
+    public async Task ReopenInScopeAsync(WriteScope s, string ticket, string actor, string note)
+    {
+        var r = await LoadAsync(s.Db, ticket) ?? throw DeskException.NotFound($"No report {ticket}.");
+        await ReopenAsync(s, r, actor, note);
+        r.UpdatedAt = s.Now;
+        await s.Db.SaveChangesAsync();
+        await SyncDeadlinesAsync(s, r, actor);
+    }
+
+    private async Task ReopenAsync(WriteScope s, Report r, string actor, string? note)
     {
         if (r.State is not (ReportState.Closed or ReportState.Resolved))
             throw DeskException.Conflict($"{r.Ticket} is {r.State}; only a resolved or closed report can be reopened.");
@@ -196,7 +237,7 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         r.ClosedAt = null;
         r.ResolvedAt = r.RevocationPublishedAt is null ? null : r.ResolvedAt;
         await ChangeStateAsync(s, r, ReportState.Investigating, actor);
-    });
+    }
 
     private async Task ActAsync(string ticket, string actor, Func<WriteScope, Report, Task> action)
     {
@@ -219,8 +260,8 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         r.ReceivedAt,
         r.RevocationReason,
         r.Subscribers.OrderBy(x => x.Id).Select(x => new SubscriberFact(x.Id, x.Email,
-            r.PreliminaryReports.Where(p => p.SubscriberId == x.Id).Select(p => (DateTime?)p.SentAt).Min())).ToList(),
-        r.PreliminaryReports.Where(p => p.RecipientKind == "reporter").Select(p => (DateTime?)p.SentAt).Min(),
+            r.PreliminaryReports.Where(p => p.SubscriberId == x.Id && p.SentAt != null).Select(p => p.SentAt).Min())).ToList(),
+        r.PreliminaryReports.Where(p => p.RecipientKind == "reporter" && p.SentAt != null).Select(p => p.SentAt).Min(),
         r.RevocationPublishedAt,
         r.RevocationWaivedAt,
         r.NotACprAt);

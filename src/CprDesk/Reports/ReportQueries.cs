@@ -8,7 +8,10 @@ namespace CprDesk.Reports;
 public sealed record DeadlineView(string Name, string? Recipient, DateTime DueAt, string State, DateTime? MetAt, DateTime? WaivedAt, string Section);
 
 public sealed record MessageView(long Id, string Channel, DateTime ReceivedAt, string? Subject, string? From, string Sha256, long Size,
-    string[] Flags, string Status, string? StatusDetail, string? PeerAddress);
+    string[] Flags, string Status, string? StatusDetail, string? PeerAddress, IReadOnlyList<DefectView> Defects, string? MessageIdHeader,
+    string? EnvelopeFrom, string? EnvelopeTo, bool Tls, DateTime? AcceptedAt);
+
+public sealed record DefectView(string Code, string Message);
 
 public sealed record EventView(long Seq, DateTime At, string Actor, string Type, string Detail, string Hash);
 
@@ -67,7 +70,9 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
         var now = time.GetUtcNow().UtcDateTime;
         return new ReportDetail(Summarise(r, now), r,
             r.Messages.OrderBy(m => m.ReceivedAt).Select(m => new MessageView(m.Id, m.Channel, m.ReceivedAt, m.Subject, m.FromAddress, m.RawSha256,
-                m.RawSize, m.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), m.Status, m.StatusDetail, m.PeerAddress)).ToList(),
+                m.RawSize, m.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), m.Status, m.StatusDetail, m.PeerAddress,
+                m.Defects is null ? [] : System.Text.Json.JsonSerializer.Deserialize<List<DefectView>>(m.Defects, Compliance.AuditJson.Options) ?? [],
+                m.MessageId, m.EnvelopeFrom, m.EnvelopeTo, m.Tls, m.AcceptedAt)).ToList(),
             r.Attachments.OrderBy(a => a.Id).Select(a => new AttachmentView(a.Id, a.MessageId, a.FileName, a.ContentType, a.Size, a.Sha256)).ToList(),
             r.Certificates.OrderBy(c => c.Id).ToList(),
             r.PreliminaryReports.OrderBy(p => p.SentAt).ToList(),
@@ -99,7 +104,8 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
             var to = System.Text.Json.JsonDocument.Parse(c.Detail).RootElement.GetProperty("to").GetString();
             return (c.At, $"Status changed to {PublicStateName(to)}.");
         }).ToList();
-        updates.AddRange(r.PreliminaryReports.Where(p => p.RecipientKind == "reporter").Select(p => (p.SentAt, $"Preliminary report sent to you:\n{p.Text}")));
+        updates.AddRange(r.PreliminaryReports.Where(p => p.RecipientKind == "reporter" && p.SentAt != null)
+            .Select(p => (p.SentAt!.Value, $"Preliminary report sent to you:\n{p.Text}")));
         return updates.OrderBy(u => u.Item1).ToList();
     }
 

@@ -18,6 +18,7 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
     public DbSet<StaffUser> Users => Set<StaffUser>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<TicketCounter> TicketCounters => Set<TicketCounter>();
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder b)
     {
@@ -58,6 +59,9 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
         b.Entity<ApiToken>().ToTable("api_tokens");
         b.Entity<ApiToken>().HasOne(t => t.User).WithMany().HasForeignKey(t => t.UserId);
         b.Entity<TicketCounter>().ToTable("ticket_counters").HasKey(x => x.Year);
+        b.Entity<OutboxMessage>().ToTable("outbox");
+        b.Entity<OutboxMessage>().HasOne<Blob>().WithMany().HasForeignKey(o => o.RawSha256);
+        b.Entity<PreliminaryReport>().HasOne<OutboxMessage>().WithMany().HasForeignKey(p => p.OutboxId);
         b.Entity<TicketCounter>().Property(x => x.Year).ValueGeneratedNever();
 
         foreach (var entity in b.Model.GetEntityTypes())

@@ -104,6 +104,7 @@ public sealed class Database
             var result = await work(scope);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
+            foreach (var after in scope.AfterCommitActions) after();
             return result;
         }
         finally
@@ -156,7 +157,11 @@ public sealed class Database
 public sealed class WriteScope(CprDeskDb db, DateTime now)
 {
     private Compliance.AuditAppender? _audit;
+    internal List<Action> AfterCommitActions { get; } = [];
     public CprDeskDb Db { get; } = db;
+
+    /// <summary>Runs once the transaction has committed (never if it rolls back).</summary>
+    public void AfterCommit(Action action) => AfterCommitActions.Add(action);
     public DateTime Now { get; } = now;
 
     public async Task AuditAsync(string actor, string type, string? ticket, object detail)

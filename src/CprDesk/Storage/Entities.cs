@@ -58,6 +58,18 @@ public sealed class InboundMessage
     /// <summary>received (stored, not yet processed), processed, rejected.</summary>
     public string Status { get; set; } = "received";
     public string? StatusDetail { get; set; }
+    /// <summary>SMTP envelope sender ("" for the null sender), when the message came by mail.</summary>
+    public string? EnvelopeFrom { get; set; }
+    /// <summary>Space-separated envelope recipients.</summary>
+    public string? EnvelopeTo { get; set; }
+    public string? Helo { get; set; }
+    public bool Tls { get; set; }
+    /// <summary>The Message-ID header, without brackets.</summary>
+    public string? MessageId { get; set; }
+    /// <summary>JSON array of parser defects ({code, message}).</summary>
+    public string? Defects { get; set; }
+    /// <summary>When we committed the raw bytes. <see cref="ReceivedAt"/> may be earlier (a trusted relay's Received: time).</summary>
+    public DateTime? AcceptedAt { get; set; }
 }
 
 public sealed class Blob
@@ -122,7 +134,10 @@ public sealed class PreliminaryReport
     public long? SubscriberId { get; set; }
     public string ToAddress { get; set; } = "";
     public string Text { get; set; } = "";
-    public DateTime SentAt { get; set; }
+    /// <summary>When the relay accepted this recipient's copy (or when it was sent outside CprDesk, as recorded).
+    /// Null while queued: the clock is not met by queueing.</summary>
+    public DateTime? SentAt { get; set; }
+    public long? OutboxId { get; set; }
     public string RecordedBy { get; set; } = "";
     public DateTime RecordedAt { get; set; }
 }
@@ -156,8 +171,12 @@ public sealed class StaffUser
 
 public sealed class ApiToken
 {
+    public const string StaffScope = "staff";
+    public const string MailgateScope = "mailgate";
     public long Id { get; set; }
-    public long UserId { get; set; }
+    public long? UserId { get; set; }
+    /// <summary>staff (acts as its user) or mailgate (may only submit inbound mail).</summary>
+    public string Scope { get; set; } = StaffScope;
     public StaffUser? User { get; set; }
     public string Name { get; set; } = "";
     public string Prefix { get; set; } = "";
@@ -170,4 +189,25 @@ public sealed class TicketCounter
 {
     public int Year { get; set; }
     public int LastValue { get; set; }
+}
+
+/// <summary>Mail we send: acknowledgements, preliminary reports, notifications. The raw bytes are kept.</summary>
+public sealed class OutboxMessage
+{
+    public long Id { get; set; }
+    public long? ReportId { get; set; }
+    /// <summary>acknowledgement, preliminary-report, notification.</summary>
+    public string Kind { get; set; } = "";
+    public string MessageId { get; set; } = "";
+    public string MailFrom { get; set; } = "";
+    public string Recipient { get; set; } = "";
+    public string Subject { get; set; } = "";
+    public string RawSha256 { get; set; } = "";
+    /// <summary>queued, deferred (will retry), sent, failed (gave up or refused for good).</summary>
+    public string Status { get; set; } = "queued";
+    public int Attempts { get; set; }
+    public DateTime? NextAttemptAt { get; set; }
+    public string? LastReply { get; set; }
+    public DateTime? SentAt { get; set; }
+    public DateTime CreatedAt { get; set; }
 }

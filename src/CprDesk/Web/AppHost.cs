@@ -2,6 +2,9 @@
 using CprDesk.Access;
 using CprDesk.Deadlines;
 using CprDesk.Intake;
+using CprDesk.Intake.Email;
+using CprDesk.Intake.Smtp;
+using CprDesk.Notifications;
 using CprDesk.Reports;
 using CprDesk.Storage;
 using CprDesk.Web.Api;
@@ -47,6 +50,18 @@ public static class AppHost
         s.AddSingleton(time);
         s.AddSingleton(new Database(options.DataDirectory));
         s.AddSingleton(ClockRules.Load(options.ResolveRulesFile()));
+        var mail = builder.Configuration.GetSection("CprDesk:Mail").Get<MailSettings>() ?? new MailSettings();
+        s.AddSingleton(mail);
+        s.AddSingleton<Outbox>();
+        s.AddSingleton<Acknowledgements>();
+        s.AddSingleton<IMailTransport>(_ => string.IsNullOrWhiteSpace(mail.Relay.Host)
+            ? new FileTransport(Path.Combine(Path.GetFullPath(options.DataDirectory), "outbox"))
+            : new SmtpRelayTransport(mail.Relay, mail.Listener.HostName));
+        s.AddSingleton<OutboxService>();
+        s.AddHostedService(sp => sp.GetRequiredService<OutboxService>());
+        s.AddSingleton<SmtpIntakeStore>();
+        s.AddSingleton<SmtpListenerService>();
+        s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
         s.AddSingleton<ReportDesk>();
         s.AddSingleton<ReportQueries>();
         s.AddSingleton<IntakePipeline>();
@@ -81,6 +96,7 @@ public static class AppHost
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapReportsApi();
+        app.MapMailApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();

@@ -161,7 +161,7 @@ public sealed class AccessTests : IAsyncLifetime
         {
             Assert.Contains(_ticket, await queue.Content.ReadAsStringAsync());
             var html = await report.Content.ReadAsStringAsync();
-            Assert.Equal(who != "auditor", html.Contains("Record preliminary report"));
+            Assert.Equal(who != "auditor", html.Contains("Send preliminary report"));
             var detail = await _host.Service<CprDesk.Reports.ReportQueries>().GetAsync(_ticket);
             var raw = await client.GetAsync($"/staff/reports/{_ticket}/messages/{detail!.Messages[0].Id}/raw");
             Assert.Equal(HttpStatusCode.OK, raw.StatusCode);

@@ -27,6 +27,8 @@ public sealed class ActionBody
     public string? SubscriberName { get; set; }
     public string? Text { get; set; }
     public DateTime? SentAt { get; set; }
+    /// <summary>preliminary-report: false records a report sent outside CprDesk (with sentAt).</summary>
+    public bool Send { get; set; } = true;
     public DateTime? PublishedAt { get; set; }
     public string? Resolution { get; set; }
     public string? Email { get; set; }
@@ -98,7 +100,7 @@ public static class ReportsApi
                 {
                     "assign" => desk.AssignAsync(ticket, actor, body.Assignee),
                     "classify" => desk.ClassifyAsync(ticket, actor, body.Reason, body.Note),
-                    "preliminary-report" => desk.RecordPreliminaryReportAsync(ticket, actor, body.Recipient, body.To, body.SubscriberName, body.Text, body.SentAt),
+                    "preliminary-report" => desk.RecordPreliminaryReportAsync(ticket, actor, body.Recipient, body.To, body.SubscriberName, body.Text, body.SentAt, body.Send),
                     "revocation" => desk.RecordRevocationAsync(ticket, actor, body.PublishedAt, body.Note),
                     "close" => desk.CloseAsync(ticket, actor, body.Resolution, body.Note),
                     "reopen" => desk.ReopenAsync(ticket, actor, body.Note),

@@ -25,8 +25,9 @@ public sealed class ReportModel(ReportQueries queries, ReportDesk desk, TimeProv
     public Task<IActionResult> OnPostClassifyAsync(string ticket, string? reason, string? note) =>
         ActAsync(ticket, "Classification saved; the revocation clock was recomputed from the original receipt time.", actor => desk.ClassifyAsync(ticket, actor, reason, note));
 
-    public Task<IActionResult> OnPostPreliminaryAsync(string ticket, string? recipient, string? to, string? subscriberName, string? text, DateTime? sentAt) =>
-        ActAsync(ticket, "Preliminary report recorded.", actor => desk.RecordPreliminaryReportAsync(ticket, actor, recipient, to, subscriberName, text, AsUtc(sentAt)));
+    public Task<IActionResult> OnPostPreliminaryAsync(string ticket, string? recipient, string? to, string? subscriberName, string? text, DateTime? sentAt, bool sentElsewhere) =>
+        ActAsync(ticket, sentElsewhere ? "Preliminary report recorded as sent outside CprDesk." : "Preliminary report queued; its clock is met when the mail relay accepts it.",
+            actor => desk.RecordPreliminaryReportAsync(ticket, actor, recipient, to, subscriberName, text, sentElsewhere ? AsUtc(sentAt) : null, send: !sentElsewhere));
 
     public Task<IActionResult> OnPostSubscriberAsync(string ticket, string? email, string? name) =>
         ActAsync(ticket, "Subscriber added; its preliminary-report clock runs from the original receipt time.", actor => desk.AddSubscriberAsync(ticket, actor, email, name));

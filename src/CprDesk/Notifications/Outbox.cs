@@ -1,0 +1,58 @@
+// Outbound mail: every message we send is written to the outbox table (raw bytes kept) inside the transaction
+// that decided to send it, then delivered by OutboxService with retries. A preliminary-report clock is met when
+// the relay accepted that recipient's copy, not when the message was queued.
+using System.Security.Cryptography;
+using CprDesk.Intake.Email;
+using CprDesk.Mail.Outgoing;
+using CprDesk.Storage;
+
+namespace CprDesk.Notifications;
+
+public sealed record QueuedMail(OutboxMessage Row, string MessageId);
+
+public sealed class Outbox(MailSettings settings)
+{
+    /// <summary>Raised after a transaction that queued mail has committed.</summary>
+    public event Action? Queued;
+
+    public const string Acknowledgement = "acknowledgement";
+    public const string PreliminaryReport = "preliminary-report";
+
+    public string Domain => settings.From.Contains('@') ? settings.From[(settings.From.IndexOf('@') + 1)..] : "localhost";
+
+    /// <summary>A token in our loop header, so mail we sent and that comes back is recognised.</summary>
+    public string LoopToken => $"cprdesk@{Domain}";
+
+    /// <summary>Queues one message to one recipient in the caller's transaction.</summary>
+    public async Task<QueuedMail> QueueAsync(WriteScope s, string kind, long? reportId, string? ticket, string recipient, string? recipientName,
+        string subject, string text, string? inReplyTo, IReadOnlyList<string> references, bool autoSubmitted, string actor)
+    {
+        var messageId = $"{(ticket ?? "cprdesk").ToLowerInvariant()}.{kind}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{Domain}";
+        var headers = new List<KeyValuePair<string, string>> { new(MailRules.LoopHeader, LoopToken) };
+        if (autoSubmitted) headers.Add(new("Auto-Submitted", "auto-replied"));
+        if (ticket is not null) headers.Add(new("X-CPR-Ticket", ticket));
+        var raw = MessageWriter.Write(new OutgoingMessage
+        {
+            From = new OutgoingAddress(settings.FromName, settings.From),
+            To = [new OutgoingAddress(recipientName, recipient)],
+            Subject = subject,
+            TextBody = text,
+            MessageId = messageId,
+            InReplyTo = inReplyTo,
+            References = references,
+            Date = new DateTimeOffset(s.Now, TimeSpan.Zero),
+            ExtraHeaders = headers,
+        });
+        var sha = await BlobStore.PutAsync(s.Db, raw);
+        var row = new OutboxMessage
+        {
+            ReportId = reportId, Kind = kind, MessageId = messageId, MailFrom = settings.From, Recipient = recipient, Subject = subject,
+            RawSha256 = sha, Status = "queued", NextAttemptAt = s.Now, CreatedAt = s.Now,
+        };
+        s.Db.Outbox.Add(row);
+        await s.Db.SaveChangesAsync();
+        s.AfterCommit(() => Queued?.Invoke());
+        await s.AuditAsync(actor, "mail.queued", ticket, new { outboxId = row.Id, kind, to = recipient, subject, messageId });
+        return new QueuedMail(row, messageId);
+    }
+}

@@ -1,0 +1,129 @@
+// Delivers due outbox rows with retries and backoff; records each outcome as an audit event; meets the
+// preliminary-report clock when the relay accepted the copy. Due times live in the database, so a restart
+// loses nothing. Tests call RunOnceAsync directly.
+using CprDesk.Reports;
+using CprDesk.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace CprDesk.Notifications;
+
+public sealed class OutboxService : BackgroundService
+{
+    private readonly Database database;
+    private readonly TimeProvider time;
+    private readonly IMailTransport transport;
+    private readonly ReportDesk desk;
+    private readonly ILogger<OutboxService> log;
+
+    public OutboxService(Database database, TimeProvider time, IMailTransport transport, ReportDesk desk, Outbox outbox, ILogger<OutboxService> log)
+    {
+        this.database = database;
+        this.time = time;
+        this.transport = transport;
+        this.desk = desk;
+        this.log = log;
+        outbox.Queued += Wake;
+    }
+
+    /// <summary>Backoff after each failed attempt; after the last the message is failed for good.</summary>
+    public static readonly TimeSpan[] Backoff =
+    [
+        TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30),
+        TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4), TimeSpan.FromHours(8),
+    ];
+
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly SemaphoreSlim _running = new(1, 1);
+
+    /// <summary>Asks the loop to look at the outbox now (after something was queued).</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0) _wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                log.LogError(ex, "Outbox pass failed; it will run again");
+            }
+            try
+            {
+                await _wake.WaitAsync(TimeSpan.FromSeconds(15), time, stoppingToken);
+            }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>Delivers every row that is due now. Returns how many were attempted.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken ct = default)
+    {
+        await _running.WaitAsync(ct);
+        try
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            List<OutboxMessage> due;
+            await using (var db = database.Open())
+                due = await db.Outbox.AsNoTracking().Where(o => (o.Status == "queued" || o.Status == "deferred") && o.NextAttemptAt <= now)
+                    .OrderBy(o => o.NextAttemptAt).Take(100).ToListAsync(ct);
+            foreach (var row in due) await DeliverAsync(row, ct);
+            return due.Count;
+        }
+        finally
+        {
+            _running.Release();
+        }
+    }
+
+    private async Task DeliverAsync(OutboxMessage row, CancellationToken ct)
+    {
+        byte[] raw;
+        await using (var db = database.Open())
+            raw = (await BlobStore.GetAsync(db, row.RawSha256))!.Content;
+        DeliveryResult result;
+        try
+        {
+            result = await transport.DeliverAsync(row.MailFrom, row.Recipient, raw, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            result = new DeliveryResult(false, false, $"{ex.GetType().Name}: {ex.Message}");
+        }
+        string? ticket = null;
+        await database.WriteAsync(time, async s =>
+        {
+            var o = await s.Db.Outbox.FirstAsync(x => x.Id == row.Id);
+            ticket = o.ReportId is { } rid ? await s.Db.Reports.Where(r => r.Id == rid).Select(r => r.Ticket).FirstAsync() : null;
+            o.Attempts++;
+            o.LastReply = result.Reply.Length > 1000 ? result.Reply[..1000] : result.Reply;
+            if (result.Accepted)
+            {
+                o.Status = "sent";
+                o.SentAt = s.Now;
+                o.NextAttemptAt = null;
+                await s.AuditAsync("system", "mail.sent", ticket, new { outboxId = o.Id, o.Kind, to = o.Recipient, reply = o.LastReply, via = transport.Name });
+            }
+            else if (result.Permanent || o.Attempts > Backoff.Length)
+            {
+                o.Status = "failed";
+                o.NextAttemptAt = null;
+                await s.AuditAsync("system", "mail.failed", ticket, new { outboxId = o.Id, o.Kind, to = o.Recipient, reply = o.LastReply, attempts = o.Attempts });
+            }
+            else
+            {
+                o.Status = "deferred";
+                o.NextAttemptAt = s.Now + Backoff[o.Attempts - 1];
+                await s.AuditAsync("system", "mail.deferred", ticket, new { outboxId = o.Id, o.Kind, to = o.Recipient, reply = o.LastReply, nextAttemptAt = o.NextAttemptAt });
+            }
+            return true;
+        }, ct);
+        if (ticket is not null) await desk.OutboxSettledAsync(ticket, row.Id);
+        if (!result.Accepted) log.LogWarning("Outbox message {Id} to {To} not delivered: {Reply}", row.Id, row.Recipient, result.Reply);
+    }
+}
