@@ -51,7 +51,7 @@ public sealed partial class CprDeskServer : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        foreach (var a in new[] { dll, "serve", "--data", dataDir, "--urls", "http://127.0.0.1:0" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, "serve", "--data", dataDir, "--urls", "http://127.0.0.1:0", "--smtp", "127.0.0.1:0" }) psi.ArgumentList.Add(a);
         // The test runner's own settings must not leak into the app (e.g. a CprDesk__Urls in the environment).
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("CprDesk__", StringComparison.OrdinalIgnoreCase)).ToList())
             psi.Environment.Remove(key);

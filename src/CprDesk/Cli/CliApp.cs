@@ -29,8 +29,9 @@ public static class CliApp
         root.Options.Add(data);
 
         var urls = new Option<string?>("--urls") { Description = "Semicolon-separated listen URLs (default http://127.0.0.1:5080)" };
-        var serve = new Command("serve", "Run the web form, API and staff dashboard.") { urls };
-        serve.SetAction((pr, ct) => ServeAsync(pr.GetValue(data), pr.GetValue(urls), ct));
+        var smtpEndpoints = new Option<string?>("--smtp") { Description = "Semicolon-separated SMTP listen endpoints (default 127.0.0.1:2525), or 'off'" };
+        var serve = new Command("serve", "Run the web form, API, staff dashboard and SMTP listener.") { urls, smtpEndpoints };
+        serve.SetAction((pr, ct) => ServeAsync(pr.GetValue(data), pr.GetValue(urls), pr.GetValue(smtpEndpoints), ct));
         root.Subcommands.Add(serve);
 
         var migrate = new Command("migrate", "Create or upgrade the database schema.");
@@ -220,11 +221,13 @@ public static class CliApp
         return report;
     }
 
-    private static async Task<int> ServeAsync(string? data, string? urls, CancellationToken ct)
+    private static async Task<int> ServeAsync(string? data, string? urls, string? smtp, CancellationToken ct)
     {
         var overrides = new Dictionary<string, string?>();
         if (data is not null) overrides["CprDesk:DataDirectory"] = data;
         if (urls is not null) overrides["CprDesk:Urls"] = urls;
+        if (smtp is "off") overrides["CprDesk:Mail:Listener:Enabled"] = "false";
+        else if (smtp is not null) overrides["CprDesk:Mail:Listener:Endpoints"] = smtp;
         WebApplication app;
         try
         {

@@ -30,6 +30,9 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
 {
     public const string EmailChannel = "email";
 
+    /// <summary>Raised after a message became (or joined) a report; for watchdogs and tests.</summary>
+    public event Action<IntakeResult>? Processed;
+
     public async Task<long> StoreRawAsync(RawSubmission raw) => await database.WriteAsync(time, async s =>
     {
         var sha = await BlobStore.PutAsync(s.Db, raw.Body);
@@ -77,7 +80,9 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             message = await db.Messages.AsNoTracking().FirstAsync(m => m.Id == messageId);
             body = (await BlobStore.GetAsync(db, message.RawSha256))!.Content;
         }
-        return message.Channel == EmailChannel ? await ProcessEmailAsync(message, body) : await ProcessWebAsync(message, body);
+        var result = message.Channel == EmailChannel ? await ProcessEmailAsync(message, body) : await ProcessWebAsync(message, body);
+        Processed?.Invoke(result);
+        return result;
     }
 
     private async Task<IntakeResult> ProcessWebAsync(InboundMessage message, byte[] body)

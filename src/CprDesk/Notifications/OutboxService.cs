@@ -33,6 +33,9 @@ public sealed class OutboxService : BackgroundService
     ];
 
     private readonly SemaphoreSlim _wake = new(0);
+
+    /// <summary>Raised after each delivery attempt with the row id and its new status; for watchdogs and tests.</summary>
+    public event Action<long, string>? Attempted;
     private readonly SemaphoreSlim _running = new(1, 1);
 
     /// <summary>Asks the loop to look at the outbox now (after something was queued).</summary>
@@ -124,6 +127,7 @@ public sealed class OutboxService : BackgroundService
             return true;
         }, ct);
         if (ticket is not null) await desk.OutboxSettledAsync(ticket, row.Id);
+        Attempted?.Invoke(row.Id, result.Accepted ? "sent" : "not-sent");
         if (!result.Accepted) log.LogWarning("Outbox message {Id} to {To} not delivered: {Reply}", row.Id, row.Recipient, result.Reply);
     }
 }

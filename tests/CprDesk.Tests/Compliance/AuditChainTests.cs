@@ -14,7 +14,7 @@ public sealed class AuditChainTests : IAsyncLifetime, IDisposable
         await _desk.InitializeAsync();
         var ticket = await _desk.SubmitAsync();
         await _desk.Reports.ClassifyAsync(ticket, "user:a", "3", null);
-        await _desk.Reports.RecordPreliminaryReportAsync(ticket, "user:a", "reporter", null, null, "findings", null);
+        await _desk.Reports.RecordPreliminaryReportAsync(ticket, "user:a", "reporter", null, null, "findings", null, send: false);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

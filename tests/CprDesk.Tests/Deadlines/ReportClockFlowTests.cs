@@ -53,7 +53,7 @@ public sealed class ReportClockFlowTests(Desk desk) : IClassFixture<Desk>
         Assert.All(d.Summary.Deadlines, c => Assert.Null(c.MetAt)); // acknowledgement, assignment, classification meet nothing
 
         desk.Time.Advance(TimeSpan.FromHours(2));
-        await desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "reporter", null, null, "We confirmed the key is compromised.", null);
+        await desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "reporter", null, null, "We confirmed the key is compromised.", null, send: false);
         Assert.Equal("met", (await desk.ClockAsync(ticket, ClockNames.PreliminaryReportToReporter)).State);
         var placeholder = await desk.ClockAsync(ticket, ClockNames.PreliminaryReportToSubscriber);
         Assert.Null(placeholder.Recipient);
@@ -66,7 +66,7 @@ public sealed class ReportClockFlowTests(Desk desk) : IClassFixture<Desk>
         Assert.Equal((await desk.Queries.GetAsync(ticket))!.Report.ReceivedAt.AddHours(24), sub.DueAt);
         Assert.Equal("open", sub.State);
 
-        await desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "subscriber", "owner@example.net", null, "Your key is compromised; we revoke within 24 h.", null);
+        await desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "subscriber", "owner@example.net", null, "Your key is compromised; we revoke within 24 h.", null, send: false);
         Assert.Equal("met", (await desk.ClockAsync(ticket, ClockNames.PreliminaryReportToSubscriber, "owner@example.net")).State);
         Assert.Equal("PreliminaryReported", (await desk.Queries.GetAsync(ticket))!.Report.State.ToString());
         Assert.Null((await desk.ClockAsync(ticket, ClockNames.Revocation)).MetAt);
@@ -124,7 +124,7 @@ public sealed class ReportClockFlowTests(Desk desk) : IClassFixture<Desk>
         Assert.Equal("text", ex.Field);
         ex = await Assert.ThrowsAsync<DeskException>(() => desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "subscriber", "not-an-email", null, "findings", null));
         Assert.Equal("to", ex.Field);
-        ex = await Assert.ThrowsAsync<DeskException>(() => desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "reporter", null, null, "findings", desk.Now.AddHours(2)));
+        ex = await Assert.ThrowsAsync<DeskException>(() => desk.Reports.RecordPreliminaryReportAsync(ticket, Actor, "reporter", null, null, "findings", desk.Now.AddHours(2), send: false));
         Assert.Equal("sentAt", ex.Field);
         ex = await Assert.ThrowsAsync<DeskException>(() => desk.Reports.RecordRevocationAsync(ticket, Actor, null, null));
         Assert.Equal(DeskErrorKind.Conflict, ex.Kind); // classify first

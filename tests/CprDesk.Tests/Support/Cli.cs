@@ -22,10 +22,13 @@ public static class Cli
         throw new FileNotFoundException("cprdesk.dll not found; build src/CprDesk first.");
     }
 
-    public static async Task<CliResult> RunAsync(params string[] args)
+    public static Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    public static async Task<CliResult> RunWithInputAsync(byte[]? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
+            RedirectStandardInput = stdin is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -34,6 +37,11 @@ public static class Cli
         psi.ArgumentList.Add(AppDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
+        if (stdin is not null)
+        {
+            await p.StandardInput.BaseStream.WriteAsync(stdin);
+            p.StandardInput.Close();
+        }
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -1,5 +1,7 @@
 using CprDesk.Deadlines;
 using CprDesk.Intake;
+using CprDesk.Intake.Email;
+using CprDesk.Notifications;
 using CprDesk.Reports;
 using CprDesk.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,13 +22,21 @@ public sealed class Desk : IAsyncLifetime, IDisposable
     public ReportQueries Queries { get; }
     public IntakePipeline Intake { get; }
 
+    public Outbox Outbox { get; }
+    public MailSettings Mail { get; } = new() { From = "cpr-desk@ca.example" };
+
     public Desk()
     {
         Database = new Database(_dir.Path);
-        Reports = new ReportDesk(Database, Time, Rules);
+        Outbox = new Outbox(Mail);
+        Reports = new ReportDesk(Database, Time, Rules, Outbox);
         Queries = new ReportQueries(Database, Time, Rules);
-        Intake = new IntakePipeline(Database, Time, Reports, new IntakeLimits(1024 * 1024), NullLogger<IntakePipeline>.Instance);
+        Intake = NewIntake(Database, Time, Reports, Outbox, Mail);
     }
+
+    public static IntakePipeline NewIntake(Database database, TimeProvider time, ReportDesk reports, Outbox outbox, MailSettings mail) =>
+        new(database, time, reports, new IntakeLimits(1024 * 1024), new Acknowledgements(outbox, mail, new CprDeskOptions()), outbox, mail,
+            NullLogger<IntakePipeline>.Instance);
 
     public static ClockRules LoadRules() => ClockRules.Load(System.IO.Path.Combine(AppContext.BaseDirectory, "rules", "tls-br.json"));
 

@@ -27,15 +27,20 @@ public sealed partial class TestHost : IAsyncDisposable
         AdminPassword = adminPassword;
     }
 
-    public static async Task<TestHost> StartAsync(long? maxAttachmentBytes = null, TempDir? dir = null, TimeProvider? time = null)
+    public static async Task<TestHost> StartAsync(long? maxAttachmentBytes = null, TempDir? dir = null, TimeProvider? time = null,
+        IDictionary<string, string?>? extra = null)
     {
         dir ??= new TempDir();
         var config = new Dictionary<string, string?>
         {
             ["CprDesk:DataDirectory"] = dir.Path,
             ["CprDesk:Urls"] = "http://127.0.0.1:0",
+            ["CprDesk:Mail:Listener:Endpoints"] = "127.0.0.1:0",
+            ["CprDesk:Mail:Listener:Addresses"] = "cpr@ca.example",
+            ["CprDesk:Mail:From"] = "cpr-desk@ca.example",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) config[k] = v;
         if (maxAttachmentBytes is { } max) config["CprDesk:MaxAttachmentBytes"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var app = AppHost.Build([], config, time);
         var admin = await AppHost.PrepareAsync(app.Services, CancellationToken.None);
@@ -45,6 +50,10 @@ public sealed partial class TestHost : IAsyncDisposable
     }
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    public System.Net.IPEndPoint SmtpEndpoint => Service<CprDesk.Intake.Smtp.SmtpListenerService>().BoundEndpoints[0];
+
+    public string OutboxDirectory => System.IO.Path.Combine(DataDirectory, "outbox");
 
     public HttpClient Client(string? token = null)
     {

@@ -86,8 +86,8 @@ public sealed class AccessTests : IAsyncLifetime
         }
         await Act("assign", new { assignee = _users["staff"].Username });
         await Act("classify", new { reason = "3", note = "private key attached" });
-        await Act("preliminary-report", new { recipient = "reporter", text = "Key compromise confirmed." });
-        await Act("preliminary-report", new { recipient = "subscriber", to = "owner@example.net", text = "Your key is compromised." });
+        await Act("preliminary-report", new { recipient = "reporter", text = "Key compromise confirmed.", send = false });
+        await Act("preliminary-report", new { recipient = "subscriber", to = "owner@example.net", text = "Your key is compromised.", send = false });
         await Act("revocation", new { note = "CRL published" });
         var closed = await Act("close", new { note = "done" });
         Assert.Equal("Closed", closed.GetProperty("state").GetString());

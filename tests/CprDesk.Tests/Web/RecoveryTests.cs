@@ -20,8 +20,7 @@ public sealed class RecoveryTests
             // Same data directory as the host below: write the raw message only, as if the process died right after.
             var database = new CprDesk.Storage.Database(dir.Path);
             await database.MigrateAsync();
-            var intake = new IntakePipeline(database, desk.Time, new CprDesk.Reports.ReportDesk(database, desk.Time, desk.Rules),
-                new IntakeLimits(1024 * 1024), Microsoft.Extensions.Logging.Abstractions.NullLogger<IntakePipeline>.Instance);
+            var intake = Desk.NewIntake(database, desk.Time, new CprDesk.Reports.ReportDesk(database, desk.Time, desk.Rules, desk.Outbox), desk.Outbox, desk.Mail);
             messageId = await intake.StoreRawAsync(new RawSubmission("api",
                 Encoding.UTF8.GetBytes("""{"reporterEmail":"early@example.org","description":"sent just before the crash"}"""), "application/json", "127.0.0.1"));
             storedAt = desk.Now;
