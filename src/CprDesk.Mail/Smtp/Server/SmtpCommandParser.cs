@@ -130,9 +130,10 @@ internal static class SmtpCommandParser
         error = "";
         foreach (var c in mailbox)
         {
-            if (c is <= ' ' or > '~')
+            // Spaces can only be valid inside a quoted local part; the checks below reject them elsewhere.
+            if (c is < ' ' or > '~')
             {
-                error = "the address must be printable ASCII without spaces (SMTPUTF8 is not offered)";
+                error = "the address must be printable ASCII (SMTPUTF8 is not offered)";
                 return false;
             }
         }

@@ -566,8 +566,10 @@ internal sealed class SmtpSession
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _hard);
             await _writer.FlushAsync(_stream, linked.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e)
         {
+            // Anything: the connection is being closed either way, and a stream whose read was just
+            // cancelled (TLS in particular) may refuse writes in ways of its own.
             _log.Write($"smtp[{_id}]: could not send the closing {code}: {e.Message}");
         }
     }

@@ -118,6 +118,20 @@ public sealed class RawProtocolTests
     }
 
     [Fact]
+    public async Task Idle_client_inside_tls_gets_421_after_the_command_timeout()
+    {
+        await using var server = await TestServer.StartAsync(o => o.CommandTimeout = TimeSpan.FromMilliseconds(300));
+        await using var client = await RawSmtpClient.ConnectAndGreetAsync(server.Port);
+        Assert.Equal(220, (await client.CommandAsync("STARTTLS")).Code);
+        await client.StartTlsAsync();
+
+        var reply = await client.ReadReplyAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(421, reply.Code);
+        Assert.StartsWith("4.4.2 ", reply.Text);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
     public async Task Stalled_data_gets_421_after_the_data_timeout_and_nothing_is_saved()
     {
         await using var server = await TestServer.StartAsync(o => o.DataTimeout = TimeSpan.FromMilliseconds(300));
