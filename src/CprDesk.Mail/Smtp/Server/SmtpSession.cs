@@ -214,7 +214,7 @@ internal sealed class SmtpSession
         _transaction = null;
         _extended = extended;
         _info = _info with { HeloName = name };
-        var greeting = $"{_settings.HostName} Hello [{_info.Remote.Address}]";
+        var greeting = $"{_settings.HostName} Hello {AddressLiteral(_info.Remote.Address)}";
         if (!extended)
         {
             _writer.Add(250, "", greeting);
@@ -490,7 +490,7 @@ internal sealed class SmtpSession
         var helo = string.Concat((_info.HeloName ?? "unknown").Select(c => c is '(' or ')' or '\\' or ';' or '"' ? '_' : c));
         var protocol = _info.Secure ? "ESMTPS" : _extended ? "ESMTP" : "SMTP";
         var sb = new StringBuilder(256);
-        sb.Append("Received: from ").Append(helo).Append(" ([").Append(_info.Remote.Address).Append("])\r\n");
+        sb.Append("Received: from ").Append(helo).Append(" (").Append(AddressLiteral(_info.Remote.Address)).Append(")\r\n");
         sb.Append("\tby ").Append(_settings.HostName).Append(" with ").Append(protocol);
         if (_info.TlsProtocol is { } tls)
         {
@@ -504,6 +504,18 @@ internal sealed class SmtpSession
         }
         sb.Append(";\r\n\t").Append(receivedAt.ToUniversalTime().ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", CultureInfo.InvariantCulture)).Append("\r\n");
         return sb.ToString();
+    }
+
+    /// <summary>RFC 5321 §4.1.3 address literal: "[192.0.2.1]" or "[IPv6:2001:db8::1]" (no zone, IPv4 unmapped).</summary>
+    private static string AddressLiteral(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        return address.AddressFamily == AddressFamily.InterNetworkV6
+            ? $"[IPv6:{new IPAddress(address.GetAddressBytes())}]"
+            : $"[{address}]";
     }
 
     private bool Say(int code, string enhancedCode, string text)
