@@ -31,6 +31,20 @@ import sys
 READ_TIMEOUT = 60
 
 
+async def read_data(reader):
+    """Reads DATA up to the lone "." line and undoes dot-stuffing; None if the peer went away."""
+    chunks = []
+    while True:
+        line = await reader.readline()
+        if not line:
+            return None
+        if line in (b".\r\n", b".\n"):
+            return b"".join(chunks)
+        if line.startswith(b"."):
+            line = line[1:]
+        chunks.append(line)
+
+
 class Sink:
     def __init__(self, outdir, reply, max_messages, quiet):
         self.outdir = outdir
@@ -100,17 +114,9 @@ class Sink:
                         await send("503 5.5.1 need RCPT first")
                         continue
                     await send("354 End data with <CR><LF>.<CR><LF>")
-                    chunks = []
-                    while True:
-                        l = await readline()
-                        if not l:
-                            return
-                        if l in (b".\r\n", b".\n"):
-                            break
-                        if l.startswith(b"."):
-                            l = l[1:]
-                        chunks.append(l)
-                    data = b"".join(chunks)
+                    data = await asyncio.wait_for(read_data(reader), READ_TIMEOUT)
+                    if data is None:
+                        return
                     if self.reply.startswith("2"):
                         self.record(envelope, data)
                     await send(self.reply)
