@@ -7,7 +7,7 @@ namespace SmtpLoad;
 sealed class OptionsException(string message) : Exception(message);
 
 /// <summary>Command-line options. Parsed by hand: the bench uses in-box APIs only.</summary>
-sealed class Options
+sealed record Options
 {
     public const string Usage = """
         usage: SmtpLoad --server HOST:PORT [options]
@@ -20,6 +20,7 @@ sealed class Options
           --messages N            messages per cell                   (default 2000)
           --duration-limit S      per cell: stop claiming new messages after S seconds (default 120)
           --timeout S             limit on every connect, read and write (default 30)
+          --warmup N              before each cell, send N messages the same way, unmeasured (default 0)
           --attachment            pad with a base64 application/octet-stream MIME part instead of
                                   base64-looking text lines in a text/plain body
           --helo NAME             EHLO name                           (default smtpload.localdomain)
@@ -42,6 +43,7 @@ sealed class Options
     public int Messages { get; init; } = 2000;
     public double DurationLimitSeconds { get; init; } = 120;
     public double TimeoutSeconds { get; init; } = 30;
+    public int Warmup { get; init; }
     public bool Attachment { get; init; }
     public string Helo { get; init; } = "smtpload.localdomain";
     public string Label { get; init; } = "smtpload";
@@ -55,7 +57,7 @@ sealed class Options
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var flags = new HashSet<string>(StringComparer.Ordinal);
         string[] valued = ["--server", "--to", "--from", "--concurrency", "--size", "--messages", "--duration-limit",
-            "--timeout", "--helo", "--label", "--csv"];
+            "--timeout", "--warmup", "--helo", "--label", "--csv"];
         string[] boolean = ["--attachment", "--help", "-h"];
         for (var i = 0; i < args.Length; i++)
         {
@@ -103,6 +105,7 @@ sealed class Options
             Messages = values.TryGetValue("--messages", out var m) ? IntList(m, "--messages", 1, 100_000_000, allowK: true) is [var one] ? one : throw new OptionsException("--messages takes one number") : defaults.Messages,
             DurationLimitSeconds = values.TryGetValue("--duration-limit", out var d) ? Seconds(d, "--duration-limit") : defaults.DurationLimitSeconds,
             TimeoutSeconds = values.TryGetValue("--timeout", out var t) ? Seconds(t, "--timeout") : defaults.TimeoutSeconds,
+            Warmup = values.TryGetValue("--warmup", out var w) ? (w == "0" ? 0 : IntList(w, "--warmup", 1, 1_000_000, allowK: false) is [var wu] ? wu : throw new OptionsException("--warmup takes one number")) : 0,
             Helo = values.TryGetValue("--helo", out var h) ? Token(h, "--helo") : defaults.Helo,
             Label = values.TryGetValue("--label", out var l) ? Token(l, "--label") : defaults.Label,
             CsvPath = values.GetValueOrDefault("--csv"),

@@ -40,6 +40,12 @@ foreach (var concurrency in options.Concurrency)
         if (interrupt.IsCancellationRequested) break;
         index++;
         Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"  cell {index}/{cells}: concurrency {concurrency}, size {size} ... "));
+        if (options.Warmup > 0)
+        {
+            var warm = await Cell.RunAsync(options with { Messages = options.Warmup, Label = options.Label + "-warmup" },
+                concurrency, size, $"{runId}.{index:D2}w", interrupt.Token);
+            Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"(warm-up {warm.Accepted}/{warm.Sent}) "));
+        }
         var result = await Cell.RunAsync(options, concurrency, size, $"{runId}.{index:D2}", interrupt.Token);
         results.Add(result);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -48,7 +54,7 @@ foreach (var concurrency in options.Concurrency)
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"SmtpLoad `{options.Label}` against {options.ServerText}, {options.Messages} messages per cell{(options.Attachment ? ", base64 attachment padding" : "")}; {Environment.ProcessorCount} CPUs, {RuntimeInformation.FrameworkDescription}, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+    $"SmtpLoad `{options.Label}` against {options.ServerText}, {options.Messages} messages per cell{(options.Warmup > 0 ? $" after {options.Warmup} warm-up messages" : "")}{(options.Attachment ? ", base64 attachment padding" : "")}; {Environment.ProcessorCount} CPUs, {RuntimeInformation.FrameworkDescription}, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC"));
 Console.WriteLine();
 Report.WriteMarkdown(Console.Out, results);
 if (options.CsvPath is not null) Report.WriteCsv(options.CsvPath, results);
