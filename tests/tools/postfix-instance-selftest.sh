@@ -2,7 +2,8 @@
 # postfix-instance-selftest.sh — end-to-end check of postfix-instance.sh and
 # smtp-sink.py: relay (with deferral and retry), maildir, pipe, and pipe exit 75.
 # Needs root (installs postfix and swaks if missing). All traffic on 127.0.0.1.
-# Takes about 30 s. Prints "N passed, N failed" and exits non-zero on failure.
+# Takes about 25 s. Prints "N passed, N failed" and exits non-zero on failure. The work dir
+# (a new /tmp/pfx-selftest.* unless given) is removed when everything passed.
 #
 # Usage: sudo tests/tools/postfix-instance-selftest.sh [WORKDIR]
 set -uo pipefail
@@ -13,7 +14,8 @@ sink=$here/smtp-sink.py
 [[ $(id -u) -eq 0 ]] || { echo "selftest: must run as root" >&2; exit 1; }
 command -v swaks >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q swaks >/dev/null
 
-work=${1:-$(mktemp -d /tmp/pfx-selftest.XXXXXX)}
+own_work=0
+if [[ $# -ge 1 ]]; then work=$1; else work=$(mktemp -d /tmp/pfx-selftest.XXXXXX); own_work=1; fi
 mkdir -p "$work"; chmod 755 "$work"
 passed=0 failed=0
 sink_pids=()
@@ -99,6 +101,6 @@ if "$pfx" start "$work/tempfail" "$p" pipe "$work/tempfail.sh" '${sender}' '${re
 else bad "tempfail instance did not start"; fi
 "$pfx" stop "$work/tempfail" >/dev/null
 
-echo "work dir: $work"
+if ((failed == 0 && own_work)); then rm -rf "$work"; else echo "work dir (logs under */log/postfix.log): $work"; fi
 echo "$passed passed, $failed failed"
 ((failed == 0))
