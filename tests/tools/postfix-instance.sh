@@ -190,6 +190,15 @@ relay_domains ="
         useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$PIPE_USER"
         echo "postfix-instance: created system user $PIPE_USER" >&2
       fi
+      local pipe_uid pipe_gid a
+      pipe_uid=$(id -u "$PIPE_USER"); pipe_gid=$(id -g "$PIPE_USER")
+      as_pipe_user() { setpriv --reuid="$pipe_uid" --regid="$pipe_gid" --clear-groups "$@"; }
+      as_pipe_user test -x "$1" || die "$1 is not executable by $PIPE_USER (check it and its parent directories)"
+      for a in "${@:2}"; do
+        if [[ $a == /* && -f $a ]] && ! as_pipe_user test -r "$a"; then
+          echo "postfix-instance: warning: $a is not readable by $PIPE_USER (a token file must be)" >&2
+        fi
+      done
       relay_transport=cprdesk
       mode_cf="relay_domains = ca.example
 cprdesk_destination_recipient_limit = 1"
