@@ -33,8 +33,11 @@
 #                           --url http://127.0.0.1:5080 --token-file /path/token \
 #                           --sender '${sender}' --recipient '${recipient}'
 #                     Every file the command needs (its binaries, DLLs, the
-#                     token file) must be readable by cprdesk-pipe, and every
-#                     parent directory traversable. The command runs with a
+#                     token file) must be readable by cprdesk-pipe (primary group
+#                     only: pipe(8) sets no supplementary groups), and every
+#                     parent directory traversable. start refuses a COMMAND the
+#                     user cannot execute and warns about existing absolute-path
+#                     arguments it cannot read. The command runs with a
 #                     minimal environment (no HOME); wrap it in
 #                     '/usr/bin/env NAME=VALUE ...' to add variables.
 #                     Exit 0 = delivered; exit 75 (EX_TEMPFAIL) = deferred and
