@@ -346,7 +346,9 @@ internal sealed class ParserCore : IDisposable
             var kind = Next(out var content, out var eol, out _, out var complete, passThroughLevel);
             if (kind == Line.Eof)
             {
-                if (heldLength > 0) decoder.LineBreak(held[..heldLength]);
+                // Inside a multipart the end of input stands in for the missing close delimiter, which would have
+                // taken the last line ending; at the top level the body simply ends and keeps it.
+                if (heldLength > 0 && _boundaries.Count == 0) decoder.LineBreak(held[..heldLength]);
                 return any;
             }
             if (kind == Line.Boundary)
@@ -391,6 +393,7 @@ internal sealed class ParserCore : IDisposable
         var closed = _hitClose;
         TakeHit();
         if (closed) defects.Add(new MimeDefect(DefectCodes.UnterminatedBoundary, "close delimiter before any part"));
+        else SkipRepeatedDelimiters(level);
 
         while (!closed)
         {
@@ -415,6 +418,7 @@ internal sealed class ParserCore : IDisposable
                 closed = _hitClose;
                 TakeHit();
                 if (closed) break;
+                SkipRepeatedDelimiters(level);
                 continue;
             }
             // End of input, or a boundary of an enclosing multipart: this one never got its close delimiter.
@@ -433,6 +437,26 @@ internal sealed class ParserCore : IDisposable
             }
         }
         return multipart;
+    }
+
+    /// <summary>
+    /// Delimiter lines directly after a delimiter line delimit nothing: in RFC 2046 §5.1.1's grammar a body-part follows
+    /// the CRLF of a delimiter line and ends at the next CRLF-delimiter, so no empty part sits between two such lines
+    /// (Python's email package reads the grammar the same way).
+    /// </summary>
+    private void SkipRepeatedDelimiters(int level)
+    {
+        while (true)
+        {
+            var kind = Next(out _, out _, out _, out _);
+            if (kind == Line.Data)
+            {
+                _reader.Unread();
+                return;
+            }
+            if (kind == Line.Eof || _hitLevel != level || _hitClose) return;
+            TakeHit();
+        }
     }
 
     private static string KeptText(Spool spool, List<MimeDefect> defects, string what)
