@@ -7,10 +7,16 @@ namespace CprDesk.Mail.Mime;
 /// <summary>A small, linear-time HTML-to-text converter for mail bodies. Not a sanitizer: the result is meant to be shown as text.</summary>
 public static class HtmlText
 {
-    private static readonly HashSet<string> BlockElements = new(StringComparer.Ordinal)
+    // Elements that stand apart from their surroundings by a blank line.
+    private static readonly HashSet<string> ParagraphElements = new(StringComparer.Ordinal)
     {
-        "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr", "ul", "ol",
-        "dl", "dt", "dd", "section", "article", "header", "footer", "address", "center", "form", "fieldset", "title", "body", "html",
+        "p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr", "ul", "ol", "dl", "title",
+    };
+
+    // Elements that start on a line of their own.
+    private static readonly HashSet<string> LineElements = new(StringComparer.Ordinal)
+    {
+        "div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "address", "center", "form", "fieldset", "body", "html",
     };
 
     public static string ToText(string html)
@@ -57,7 +63,9 @@ public static class HtmlText
                 continue;
             }
             if (name == "pre") pre = Math.Max(0, pre + (closing ? -1 : 1));
-            if (BlockElements.Contains(name)) NewLine(sb);
+            if (name == "br") LineBreak(sb, force: true);
+            else if (ParagraphElements.Contains(name)) BlankLine(sb);
+            else if (LineElements.Contains(name)) LineBreak(sb, force: false);
             else if (name is "td" or "th" && !closing && sb.Length > 0 && sb[^1] is not ('\n' or ' ')) sb.Append(' ');
         }
         return Tidy(sb);
@@ -98,10 +106,16 @@ public static class HtmlText
         }
     }
 
-    private static void NewLine(StringBuilder sb)
+    private static void LineBreak(StringBuilder sb, bool force)
     {
         while (sb.Length > 0 && sb[^1] == ' ') sb.Length--;
-        if (sb.Length > 0 && !(sb.Length >= 2 && sb[^1] == '\n' && sb[^2] == '\n')) sb.Append('\n');
+        if (force || (sb.Length > 0 && sb[^1] != '\n')) sb.Append('\n');
+    }
+
+    private static void BlankLine(StringBuilder sb)
+    {
+        LineBreak(sb, force: false);
+        if (sb.Length > 0 && !(sb.Length >= 2 && sb[^2] == '\n')) sb.Append('\n');
     }
 
     private static string Tidy(StringBuilder sb)

@@ -67,6 +67,7 @@ internal sealed class ParserCore : IDisposable
     private readonly ParseBudget _budget;
     private readonly MimeParserOptions _options;
     private readonly List<byte[]> _boundaries = [];
+    private int _opened; // multiparts whose first delimiter has been seen
 
     // A boundary line that ended some entity and is waiting for the multipart it belongs to.
     private int _hitLevel = -1;
@@ -346,9 +347,9 @@ internal sealed class ParserCore : IDisposable
             var kind = Next(out var content, out var eol, out _, out var complete, passThroughLevel);
             if (kind == Line.Eof)
             {
-                // Inside a multipart the end of input stands in for the missing close delimiter, which would have
-                // taken the last line ending; at the top level the body simply ends and keeps it.
-                if (heldLength > 0 && _boundaries.Count == 0) decoder.LineBreak(held[..heldLength]);
+                // Inside a started multipart the end of input stands in for the missing close delimiter, which would
+                // have taken the last line ending; elsewhere the body simply ends and keeps it.
+                if (heldLength > 0 && _opened == 0) decoder.LineBreak(held[..heldLength]);
                 return any;
             }
             if (kind == Line.Boundary)
@@ -389,6 +390,7 @@ internal sealed class ParserCore : IDisposable
             return _budget.Own(new MimePart(headers, ct with { MediaType = "text", MediaSubtype = "plain" }, defects, TransferEncodingOf(headers, [], false), preamble.Complete()));
         }
         var multipart = new Multipart(headers, ct, defects);
+        _opened++;
         if (sawPreamble) multipart.Preamble = KeptText(preamble, defects, "preamble");
         var closed = _hitClose;
         TakeHit();
@@ -426,6 +428,7 @@ internal sealed class ParserCore : IDisposable
             break;
         }
         _boundaries.RemoveAt(level);
+        _opened--;
         if (closed)
         {
             using var epilogue = new Spool(_options);
