@@ -184,6 +184,8 @@ internal sealed class ParserCore : IDisposable
             {
                 tooLarge = true;
                 defects.Add(new MimeDefect(DefectCodes.HeaderTooLarge, $"header block larger than {_options.MaxHeaderBytes} bytes; the rest of it was discarded"));
+                // A field completed before this line is kept; the one this line belongs to is dropped.
+                if (lineStart && !content.IsEmpty && content[0] is not ((byte)' ' or (byte)'\t')) Finish();
                 skipping = true;
             }
             if (!lineStart)
