@@ -26,11 +26,11 @@ public static class MessageWriter
         var h = new HeaderBuilder();
 
         h.Field("Date", FormatDate(m.Date));
-        WriteAddresses(h, "From", [m.From ?? throw new ArgumentException("From is required.", nameof(m.From))]);
-        if (m.ReplyTo is not null) WriteAddresses(h, "Reply-To", [m.ReplyTo]);
+        WriteAddresses(h, "From", nameof(m.From), [m.From ?? throw new ArgumentException("From is required.", nameof(m.From))]);
+        if (m.ReplyTo is not null) WriteAddresses(h, "Reply-To", nameof(m.ReplyTo), [m.ReplyTo]);
         if (m.To is null || m.To.Count == 0) throw new ArgumentException("To needs at least one address.", nameof(m.To));
-        WriteAddresses(h, "To", m.To);
-        if (m.Cc is { Count: > 0 }) WriteAddresses(h, "Cc", m.Cc);
+        WriteAddresses(h, "To", nameof(m.To), m.To, indexed: true);
+        if (m.Cc is { Count: > 0 }) WriteAddresses(h, "Cc", nameof(m.Cc), m.Cc, indexed: true);
 
         MailSyntax.RequireMessageId(m.MessageId, nameof(m.MessageId));
         h.Field("Message-ID", $"<{m.MessageId}>");
@@ -106,12 +106,12 @@ public static class MessageWriter
         return body.ToArray();
     }
 
-    private static void WriteAddresses(HeaderBuilder h, string name, IReadOnlyList<OutgoingAddress> list)
+    private static void WriteAddresses(HeaderBuilder h, string name, string property, IReadOnlyList<OutgoingAddress> list, bool indexed = false)
     {
         h.StartField(name);
         for (var i = 0; i < list.Count; i++)
         {
-            var field = list.Count == 1 && name is "From" or "Reply-To" ? name : $"{name}[{i}]";
+            var field = indexed ? $"{property}[{i}]" : property;
             var a = list[i] ?? throw new ArgumentException($"{field} is null.", field);
             MailSyntax.RequireMailbox(a.Address, $"{field}.Address");
             var comma = i < list.Count - 1 ? "," : "";
