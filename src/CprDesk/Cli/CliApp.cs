@@ -248,9 +248,9 @@ public static class CliApp
         Console.WriteLine($"  Staff dashboard:     {first}/staff");
         Console.WriteLine($"  JSON API:            {first}/api/v1/reports  (OpenAPI: {first}/openapi/v1.json)");
         Console.WriteLine($"  Health, metrics:     {first}/healthz  {first}/metrics");
-        var smtp = app.Services.GetRequiredService<CprDesk.Intake.Smtp.SmtpListenerService>().BoundEndpoints;
+        var smtpBound = app.Services.GetRequiredService<CprDesk.Intake.Smtp.SmtpListenerService>().BoundEndpoints;
         var mailSettings = app.Services.GetRequiredService<CprDesk.Intake.Email.MailSettings>();
-        if (smtp.Count > 0) Console.WriteLine($"  SMTP listener:       {string.Join(", ", smtp)}  (accepts {mailSettings.Listener.Addresses}{(mailSettings.Listener.CatchAll ? ", catch-all" : "")})");
+        if (smtpBound.Count > 0) Console.WriteLine($"  SMTP listener:       {string.Join(", ", smtpBound)}  (accepts {mailSettings.Listener.Addresses}{(mailSettings.Listener.CatchAll ? ", catch-all" : "")})");
         Console.WriteLine($"  Outbound mail:       {app.Services.GetRequiredService<CprDesk.Notifications.IMailTransport>().Name}");
         Console.WriteLine($"  Data directory:      {app.Services.GetRequiredService<Database>().DataDirectory}");
         if (admin is { } a2)

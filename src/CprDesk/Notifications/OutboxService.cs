@@ -56,11 +56,15 @@ public sealed class OutboxService : BackgroundService
             {
                 log.LogError(ex, "Outbox pass failed; it will run again");
             }
-            try
-            {
-                await _wake.WaitAsync(TimeSpan.FromSeconds(15), time, stoppingToken);
-            }
-            catch (OperationCanceledException) { return; }
+            // Sleep until woken (mail queued) or the next retry check, whichever comes first.
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var woken = _wake.WaitAsync(cts.Token);
+            var timer = Task.Delay(TimeSpan.FromSeconds(15), time, cts.Token);
+            await Task.WhenAny(woken, timer);
+            await cts.CancelAsync();
+            try { await Task.WhenAll(woken, timer); }
+            catch (OperationCanceledException) { }
+            if (stoppingToken.IsCancellationRequested) return;
         }
     }
 

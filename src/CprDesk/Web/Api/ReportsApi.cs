@@ -8,7 +8,7 @@ using CprDesk.Storage;
 namespace CprDesk.Web.Api;
 
 public sealed record SubmissionDeadline(string Name, DateTime DueAt, string State);
-public sealed record SubmissionResponse(string Ticket, DateTime ReceivedAt, string StatusUrl, IReadOnlyList<SubmissionDeadline> Deadlines);
+public sealed record SubmissionResponse(string Ticket, DateTime ReceivedAt, string? StatusUrl, IReadOnlyList<SubmissionDeadline> Deadlines);
 public sealed record ReportListItem(string Ticket, string State, string? Resolution, string? Category, DateTime ReceivedAt, string Reporter,
     string? Assignee, IReadOnlyList<DeadlineView> Deadlines);
 public sealed record ReportResponse(string Ticket, string State, string? Resolution, string? Category, string? RevocationReason, string? CrlReason,
@@ -51,7 +51,7 @@ public static class ReportsApi
                 var result = await intake.SubmitAsync(new RawSubmission("api", body, ctx.Request.ContentType, ctx.Connection.RemoteIpAddress?.ToString()));
                 var detail = await queries.GetAsync(result.Report.Ticket);
                 var deadlines = detail!.Summary.Deadlines.Select(d => new SubmissionDeadline(d.Name, d.DueAt, d.State)).ToList();
-                var statusUrl = StatusUrl(ctx, options, result.StatusToken);
+                var statusUrl = result.StatusToken is null ? null : StatusUrl(ctx, options, result.StatusToken);
                 return Results.Json(new SubmissionResponse(result.Report.Ticket, result.Report.ReceivedAt, statusUrl, deadlines), statusCode: 201);
             }
             catch (DeskException ex) { return Problem(ex); }

@@ -41,7 +41,7 @@ public sealed class ReportModel(IntakePipeline intake, ReportQueries queries, Cp
             var result = await intake.SubmitAsync(new RawSubmission("web-form", body, Request.ContentType, HttpContext.Connection.RemoteIpAddress?.ToString()));
             Ticket = result.Report.Ticket;
             ReceivedAt = result.Report.ReceivedAt;
-            StatusUrl = ReportsApi.StatusUrl(HttpContext, options, result.StatusToken);
+            StatusUrl = result.StatusToken is null ? null : ReportsApi.StatusUrl(HttpContext, options, result.StatusToken);
             Deadlines = (await queries.GetAsync(Ticket))!.Summary.Deadlines;
             return Page();
         }
