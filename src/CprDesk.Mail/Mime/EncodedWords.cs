@@ -18,12 +18,13 @@ public static class EncodedWords
         var sb = new StringBuilder(text.Length);
         var run = new Run();
         var pendingSpace = -1; // start index of whitespace seen after a decoded word, kept only if ordinary text follows
+        var noCloseBefore = -1; // a scan found no "?=" before this index, so words starting earlier cannot close (keeps Decode linear)
         var i = 0;
         while (i < text.Length)
         {
             if (text[i] == '=' && i + 1 < text.Length && text[i + 1] == '?')
             {
-                var parsed = TryParseWord(text, i, defects, out var end, out var label, out var bytes);
+                var parsed = TryParseWord(text, i, defects, ref noCloseBefore, out var end, out var label, out var bytes);
                 if (parsed && Charsets.Find(label) is { } enc)
                 {
                     var key = Charsets.Normalize(label);
@@ -84,7 +85,7 @@ public static class EncodedWords
     }
 
     /// <summary>Parses one encoded-word starting at <paramref name="start"/> ("=?"). False when it is not a well-formed word.</summary>
-    internal static bool TryParseWord(string text, int start, List<MimeDefect>? defects, out int end, out string label, out byte[] bytes)
+    internal static bool TryParseWord(string text, int start, List<MimeDefect>? defects, ref int noCloseBefore, out int end, out string label, out byte[] bytes)
     {
         end = start;
         label = "";
@@ -96,15 +97,23 @@ public static class EncodedWords
         var kind = char.ToUpperInvariant(text[q1 + 1]);
         if (kind != 'B' && kind != 'Q') return false;
         var payloadStart = q1 + 3;
-        var close = text.IndexOf("?=", payloadStart, StringComparison.Ordinal);
-        var payloadEnd = close < 0 ? text.Length : close;
-        for (var k = payloadStart; k < payloadEnd; k++)
+        if (payloadStart < noCloseBefore) return false;
+        // RFC 2047 §2: encoded-text contains neither space nor '?', so the first '?' must be that of the closing "?=".
+        var close = -1;
+        var k = payloadStart;
+        for (; k < text.Length; k++)
         {
-            // RFC 2047 §2: encoded-text contains no space; a word "broken" by whitespace is not an encoded-word.
-            if (text[k] is ' ' or '\t' or '\r' or '\n') { close = -1; break; }
+            var c = text[k];
+            if (c is ' ' or '\t' or '\r' or '\n') break;
+            if (c == '?')
+            {
+                if (k + 1 < text.Length && text[k + 1] == '=') close = k;
+                break;
+            }
         }
         if (close < 0)
         {
+            noCloseBefore = k;
             defects?.Add(new MimeDefect(DefectCodes.InvalidEncodedWord, "encoded-word without its closing '?=' kept as written"));
             return false;
         }

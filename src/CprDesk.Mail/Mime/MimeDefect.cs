@@ -15,7 +15,6 @@ public static class DefectCodes
     public const string HeaderTooLarge = "header-too-large";
     public const string TooManyHeaders = "too-many-headers";
     public const string EightBitHeader = "eight-bit-header";
-    public const string MissingHeaderBody = "missing-header-body";
     public const string InvalidEncodedWord = "invalid-encoded-word";
     public const string UnknownCharset = "unknown-charset";
     public const string InvalidDate = "invalid-date";

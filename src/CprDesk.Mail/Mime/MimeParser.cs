@@ -406,7 +406,7 @@ internal sealed class ParserCore : IDisposable
                 // Stop splitting: everything up to this multipart's close delimiter stays together as one leaf.
                 defects.Add(new MimeDefect(DefectCodes.MaxParts, $"more than {_options.MaxParts} parts; the rest of {ct.MimeType} is kept as one leaf"));
                 _budget.Parts++;
-                var rest = ParseLeaf(HeaderList.Empty, new ContentType("application", "octet-stream", new Dictionary<string, string>()), [], level);
+                var rest = ParseLeaf(HeaderList.Empty, new ContentType("application", "octet-stream", new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)), [], level);
                 multipart.ChildList.Add(rest);
             }
             else

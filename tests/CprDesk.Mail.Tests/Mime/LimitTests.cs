@@ -110,4 +110,16 @@ public sealed class LimitTests
         Assert.True(m.Has(DefectCodes.HeaderTooLarge));
         Assert.Equal("<p>x</p>", TestMessages.Ascii(m.Leaves.Single()));
     }
+
+    [Fact]
+    public void Pathological_header_text_is_handled_in_linear_time()
+    {
+        var soup = string.Concat(Enumerable.Repeat("=?utf-8?q?", 25_000)); // 250 KB of word starts that never close
+        var angles = string.Concat(Enumerable.Repeat("(<\\\"", 20_000));
+        var sections = string.Concat(Enumerable.Repeat("a*0*=%;", 20_000));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var m = TestMessages.Parse($"Subject: {soup}\nFrom: {angles}\nDate: {soup}\nContent-Type: text/plain; {sections}\n\n<<<<");
+        Assert.Equal(soup, m.Subject);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+    }
 }
