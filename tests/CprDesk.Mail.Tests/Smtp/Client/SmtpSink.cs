@@ -208,7 +208,7 @@ internal sealed class SmtpSink : IAsyncDisposable
         asyncio.run(main())
         """;
 
-    private static readonly Lazy<string> ScriptPath = new(() => Python.WriteScript("smtp_sink.py", Script));
+    private static readonly Lazy<string> ScriptPath = new(() => PythonTool.WriteScript("smtp_sink.py", Script));
 
     private readonly Process _process;
     private readonly Channel<SinkSession> _sessions = Channel.CreateUnbounded<SinkSession>();
@@ -228,7 +228,7 @@ internal sealed class SmtpSink : IAsyncDisposable
     /// <summary>Starts the sink with the given options (see the script's arguments) and waits until it listens.</summary>
     public static async Task<SmtpSink> StartAsync(params string[] args)
     {
-        var process = Python.Start(ScriptPath.Value, args);
+        var process = PythonTool.Start(ScriptPath.Value, args);
         var stderr = new StringBuilder();
         process.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
         process.BeginErrorReadLine();

@@ -2,6 +2,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CprDesk.Mail.Tests.Outgoing;
 
 namespace CprDesk.Mail.Tests.Smtp.Client;
 
@@ -24,7 +25,7 @@ internal static class TestCertificate
         san.AddIpAddress(IPAddress.Loopback);
         request.CertificateExtensions.Add(san.Build());
         using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        var dir = Directory.CreateTempSubdirectory("cprdesk-mail-tls-").FullName;
+        var dir = PythonTool.TempDirectory();
         var certPath = Path.Combine(dir, "cert.pem");
         var keyPath = Path.Combine(dir, "key.pem");
         File.WriteAllText(certPath, cert.ExportCertificatePem());
