@@ -1,4 +1,4 @@
-// The protocol steps of one SMTP transaction as a client, and the bookkeeping that turns replies into a result.
+// One SMTP transaction as a client (RFC 5321 with STARTTLS, AUTH, SIZE, 8BITMIME, PIPELINING), replies into a result.
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
@@ -65,9 +65,11 @@ internal sealed class RelaySession(SmtpRelayOptions relay, IReadOnlyList<string>
                 var reply = await CommandAsync("STARTTLS").ConfigureAwait(false);
                 if (reply.Code == 220)
                 {
-                    // Anything already received came in clear text and could be forged; a server may not send it.
+                    // Bytes already buffered arrived in clear text but would be read as if they came over TLS, so
+                    // an attacker could inject replies this way; RFC 3207 §4.2 has the client trust nothing from
+                    // before TLS. A correct server sends nothing until the handshake.
                     if (Connection.HasUnreadInput)
-                        throw new SmtpProtocolException("the server sent more data after its 220 reply to STARTTLS, before TLS began; refused as possible response injection (RFC 3207 §6)");
+                        throw new SmtpProtocolException("the server sent more data after its 220 reply to STARTTLS, before TLS began; refused as possible response injection");
                     await HandshakeAsync().ConfigureAwait(false);
                     // RFC 3207 §4.2: discard what was learnt before TLS and ask again.
                     hello = await HelloAsync().ConfigureAwait(false);
@@ -194,10 +196,10 @@ internal sealed class RelaySession(SmtpRelayOptions relay, IReadOnlyList<string>
 
     private async Task<ClientReply> EnvelopeInTurnAsync(string mail)
     {
-        var mailReply = await CommandAsync(mail).ConfigureAwait(false);
+        var mailReply = await CommandAsync(mail, display: "MAIL FROM").ConfigureAwait(false);
         if (mailReply.Class != 2) return mailReply;
         for (var i = 0; i < recipients.Count; i++)
-            Record(i, await CommandAsync($"RCPT TO:<{recipients[i]}>").ConfigureAwait(false));
+            Record(i, await CommandAsync($"RCPT TO:<{recipients[i]}>", display: "RCPT TO").ConfigureAwait(false));
         return mailReply;
     }
 
@@ -225,7 +227,7 @@ internal sealed class RelaySession(SmtpRelayOptions relay, IReadOnlyList<string>
 
     private async Task<ClientReply> CommandAsync(string line, string? display = null)
     {
-        var name = display ?? (line.IndexOf(':') is var colon and > 0 ? line[..colon] : line.Split(' ')[0]);
+        var name = display ?? line.Split(' ')[0];
         _phase = $"sending {name}";
         await Connection.WriteLineAsync(line).ConfigureAwait(false);
         return await ReadAsync(name).ConfigureAwait(false);
