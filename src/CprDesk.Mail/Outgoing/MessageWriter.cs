@@ -218,8 +218,11 @@ public static class MessageWriter
         return (h.ToString(), Base64Lines(a.Content));
     }
 
+    /// <summary>Short printable ASCII goes in a plain quoted-string; anything else, or anything a lenient reader
+    /// might take for an encoded-word, goes RFC 2231-encoded.</summary>
     private static bool IsSimpleFileName(string name) =>
-        name.Length <= 60 && name.All(c => c is >= ' ' and <= '~' and not ('"' or '\\'));
+        name.Length <= 60 && name.All(c => c is >= ' ' and <= '~' and not ('"' or '\\'))
+        && !name.Contains("=?", StringComparison.Ordinal);
 
     /// <summary>RFC 2231 §3/§4: charset'language'value, percent-encoded, split into continuations short enough to
     /// fold; splits fall between code points so each piece is also valid UTF-8 on its own.</summary>

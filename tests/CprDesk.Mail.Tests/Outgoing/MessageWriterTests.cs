@@ -154,6 +154,31 @@ public sealed class MessageWriterTests
         Assert.Equal(longLine + "\n\nshort\n", Normalize(parsed.Body));
     }
 
+    public static TheoryData<string, string, string> Extremes => new()
+    {
+        { "one ASCII word longer than a line may be", new string('x', 2500), "Name" },
+        { "many words", string.Join(' ', Enumerable.Range(0, 1500).Select(i => $"w{i}")), "Name" },
+        { "an ASCII name too long to quote", "s", string.Join(", ", Enumerable.Range(0, 120).Select(i => $"Person {i}")) },
+        { "a long CJK name", "s", string.Concat(Enumerable.Repeat("証明書問題報告", 80)) },
+        { "one grapheme of 300 combining marks", "a" + new string('\u0301', 300), "e" + new string('\u0308', 300) },
+        { "whitespace only", "   \t ", " " },
+        { "empty", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Extremes))]
+    public async Task Extreme_lengths_keep_every_line_within_998_and_read_back(string what, string subject, string name)
+    {
+        var message = Copy(Minimal(subject: subject), from: new(name, "cpr@ca.example"), extra: [new("X-Long", subject)]);
+        var bytes = MessageWriter.Write(message);
+        MessageShape.Check(bytes);
+        var parsed = await PythonEmailReader.ReadAsync(bytes);
+        Assert.True(parsed.Defects.Count == 0, what + ": " + string.Join("; ", parsed.Defects));
+        Assert.Equal(subject, parsed.Subject);
+        Assert.Equal(subject, parsed.Extra["X-Long"]);
+        Assert.Equal(name, parsed.From.Single().Name);
+    }
+
     [Fact]
     public void Every_line_break_in_the_body_becomes_CRLF()
     {

@@ -121,7 +121,7 @@ internal static class PythonEmailReader
         var input = messages.Select(m => JsonSerializer.Serialize(new { b64 = Convert.ToBase64String(m), headersOnly })).ToList();
         var share = (input.Count + processes - 1) / processes;
         var runs = input.Chunk(Math.Max(1, share))
-            .Select(chunk => Python.RunLinesAsync("read_messages.py", Script, chunk, timeout ?? TimeSpan.FromSeconds(60)));
+            .Select(chunk => PythonTool.RunLinesAsync("read_messages.py", Script, chunk, timeout ?? TimeSpan.FromSeconds(60)));
         var output = (await Task.WhenAll(runs)).SelectMany(lines => lines).ToList();
         Assert.Equal(messages.Count, output.Count);
         return output.Select(line => JsonSerializer.Deserialize<ParsedMessage>(line, Json)!).ToList();

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace CprDesk.Mail.Tests.Outgoing;
 
-internal static class Python
+internal static class PythonTool
 {
     private static readonly Lazy<string?> Found = new(() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")
@@ -18,11 +18,31 @@ internal static class Python
             "python3 was not found on PATH. These tests check our mail against Python's standard library " +
             "(email, asyncio, ssl): install Debian's package python3 (apt-get install python3).");
 
-    /// <summary>Writes the script to a fresh file under the temp directory.</summary>
+    /// <summary>One directory per test run, removed when the run ends.</summary>
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        var root = Directory.CreateTempSubdirectory("cprdesk-mail-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the system's temp cleaning.
+            }
+        };
+        return root;
+    });
+
+    /// <summary>A fresh directory inside the run's temp directory.</summary>
+    public static string TempDirectory() => Directory.CreateDirectory(Path.Combine(Root.Value, Guid.NewGuid().ToString("N"))).FullName;
+
+    /// <summary>Writes the script to a fresh file under the run's temp directory.</summary>
     public static string WriteScript(string name, string source)
     {
-        var dir = Directory.CreateTempSubdirectory("cprdesk-mail-tests-");
-        var path = Path.Combine(dir.FullName, name);
+        var path = Path.Combine(TempDirectory(), name);
         File.WriteAllText(path, source, new UTF8Encoding(false));
         return path;
     }
