@@ -8,6 +8,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+[ -x /usr/sbin/postfix ] || missing+=(postfix)   # the Postfix tests run a private instance (tests/tools/postfix-instance.sh)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -16,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "test.sh: installing ${missing[*]}"
   apt-get update -qq
+  # Postfix only as a tool: no system mail configuration, the system instance stays stopped.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v dotnet >/dev/null 2>&1; then
