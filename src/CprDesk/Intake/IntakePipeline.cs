@@ -1,6 +1,7 @@
 // One path for every channel: the raw bytes and receipt facts are committed first; only then is anything
 // parsed. A crash after the commit loses nothing: ProcessPendingAsync picks the message up again.
 using System.Text.Json;
+using System.Threading.Channels;
 using CprDesk.Compliance;
 using CprDesk.Intake.Email;
 using CprDesk.Mail.Mime;
@@ -33,7 +34,90 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     /// <summary>Raised after a message became (or joined) a report; for watchdogs and tests.</summary>
     public event Action<IntakeResult>? Processed;
 
-    public async Task<long> StoreRawAsync(RawSubmission raw) => await database.WriteAsync(time, async s =>
+    /// <summary>At most this many submissions share one commit (group commit: one fsync for all of them).</summary>
+    public const int MaxBatch = 64;
+
+    private readonly Channel<(RawSubmission Raw, TaskCompletionSource<long> Done)> _toStore =
+        Channel.CreateUnbounded<(RawSubmission, TaskCompletionSource<long>)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<long> _toProcess = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _startLock = new();
+    private Task? _storeLoop, _processLoop;
+
+    /// <summary>Commits the raw bytes and receipt facts; returns the message id once they are on disk. Concurrent
+    /// callers are committed together in one transaction, so a burst costs one fsync, not one per message.</summary>
+    public async Task<long> StoreRawAsync(RawSubmission raw)
+    {
+        EnsureLoops();
+        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_toStore.Writer.TryWrite((raw, done))) throw new InvalidOperationException("The intake is shutting down.");
+        return await done.Task;
+    }
+
+    /// <summary>Queues a stored message for processing after its channel has answered (SMTP: after the 250).
+    /// One message is processed at a time, so intake commits never queue behind a crowd of report transactions.</summary>
+    public void EnqueueProcessing(long messageId)
+    {
+        EnsureLoops();
+        _toProcess.Writer.TryWrite(messageId);
+    }
+
+    private void EnsureLoops()
+    {
+        if (_storeLoop is not null) return;
+        lock (_startLock)
+        {
+            _storeLoop ??= Task.Run(StoreLoopAsync);
+            _processLoop ??= Task.Run(ProcessLoopAsync);
+        }
+    }
+
+    private async Task StoreLoopAsync()
+    {
+        var reader = _toStore.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var batch = new List<(RawSubmission Raw, TaskCompletionSource<long> Done)>();
+            while (batch.Count < MaxBatch && reader.TryRead(out var item)) batch.Add(item);
+            try
+            {
+                var ids = await database.WriteAsync(time, async s =>
+                {
+                    var list = new List<long>(batch.Count);
+                    foreach (var (raw, _) in batch) list.Add(await StoreOneAsync(s, raw));
+                    return list;
+                });
+                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(ids[i]);
+            }
+            catch (Exception ex) when (batch.Count > 1)
+            {
+                // One bad submission must not fail the others: store them one by one.
+                log.LogWarning(ex, "A group commit of {Count} submissions failed; storing them one by one", batch.Count);
+                foreach (var (raw, done) in batch)
+                {
+                    try { done.TrySetResult(await database.WriteAsync(time, s => StoreOneAsync(s, raw))); }
+                    catch (Exception one) { done.TrySetException(one); }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task ProcessLoopAsync()
+    {
+        var reader = _toProcess.Reader;
+        while (await reader.WaitToReadAsync())
+            while (reader.TryRead(out var id))
+            {
+                try { await ProcessAsync(id); }
+                catch (DeskException) { } // flagged and logged where it was refused
+                catch (Exception ex) { log.LogError(ex, "Stored message {MessageId} could not be processed yet; it will be retried", id); }
+            }
+    }
+
+    private static async Task<long> StoreOneAsync(WriteScope s, RawSubmission raw)
     {
         var sha = await BlobStore.PutAsync(s.Db, raw.Body);
         var message = new InboundMessage
@@ -52,7 +136,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             receivedAt = message.ReceivedAt, envelopeFrom = raw.EnvelopeFrom, envelopeTo = message.EnvelopeTo, tls = raw.Tls,
         });
         return message.Id;
-    });
+    }
 
     /// <summary>Stores, then turns the message into a report. Bad web input is kept (flagged rejected) and reported
     /// to the caller as a <see cref="DeskException"/>; a fault of ours as <see cref="IntakeDeferredException"/>.</summary>

@@ -26,7 +26,7 @@ public sealed record ReportSummary(string Ticket, string State, string? Resoluti
 
 public sealed record ReportDetail(ReportSummary Summary, Report Report, IReadOnlyList<MessageView> Messages,
     IReadOnlyList<AttachmentView> Attachments, IReadOnlyList<CertificateIdentifier> Certificates,
-    IReadOnlyList<PreliminaryReport> PreliminaryReports, IReadOnlyList<EventView> Events);
+    IReadOnlyList<PreliminaryReport> PreliminaryReports, IReadOnlyList<EventView> Events, IReadOnlyList<OutboxMessage> Outbox);
 
 public sealed class ReportQueries(Database database, TimeProvider time, ClockRules rules)
 {
@@ -75,8 +75,9 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
                 m.MessageId, m.EnvelopeFrom, m.EnvelopeTo, m.Tls, m.AcceptedAt)).ToList(),
             r.Attachments.OrderBy(a => a.Id).Select(a => new AttachmentView(a.Id, a.MessageId, a.FileName, a.ContentType, a.Size, a.Sha256)).ToList(),
             r.Certificates.OrderBy(c => c.Id).ToList(),
-            r.PreliminaryReports.OrderBy(p => p.SentAt).ToList(),
-            events);
+            r.PreliminaryReports.OrderBy(p => p.RecordedAt).ToList(),
+            events,
+            await db.Outbox.AsNoTracking().Where(o => o.ReportId == r.Id).OrderBy(o => o.Id).ToListAsync());
     }
 
     /// <summary>Messages that could not become a report, newest first.</summary>

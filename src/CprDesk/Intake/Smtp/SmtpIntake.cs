@@ -42,11 +42,7 @@ public sealed class SmtpIntakeStore(IntakePipeline intake, MailSettings mail, IL
             return new SmtpReply(451, "4.3.0", "Could not store the message; please try again later");
         }
         // Committed: now the answer can be 250. Processing runs after the reply; a crash here is recovered at start.
-        _ = Task.Run(async () =>
-        {
-            try { await intake.ProcessAsync(id); }
-            catch (Exception ex) { log.LogError(ex, "Stored email message {MessageId} could not be processed yet; it will be retried", id); }
-        }, CancellationToken.None);
+        intake.EnqueueProcessing(id);
         return new SmtpReply(250, "2.0.0", $"Stored as message {id}");
     }
 }
