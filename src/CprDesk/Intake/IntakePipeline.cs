@@ -301,12 +301,17 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         return new IntakeResult(await s.Db.Reports.AsNoTracking().FirstAsync(r => r.Id == rid), null, messageId, false);
     }
 
-    /// <summary>Processes messages stored but never processed (a crash between commit and report creation).</summary>
-    public async Task<int> ProcessPendingAsync(CancellationToken ct)
+    /// <summary>Processes messages stored but never processed (a crash between commit and report creation, or a
+    /// fault while processing). <paramref name="acceptedBefore"/> leaves alone what the worker is still on.</summary>
+    public async Task<int> ProcessPendingAsync(CancellationToken ct, DateTime? acceptedBefore = null)
     {
         List<long> pending;
         await using (var db = database.Open())
-            pending = await db.Messages.Where(m => m.Status == "received" && m.ReportId == null).OrderBy(m => m.Id).Select(m => m.Id).ToListAsync(ct);
+        {
+            var q = db.Messages.Where(m => m.Status == "received" && m.ReportId == null);
+            if (acceptedBefore is { } before) q = q.Where(m => m.AcceptedAt < before);
+            pending = await q.OrderBy(m => m.Id).Select(m => m.Id).ToListAsync(ct);
+        }
         var done = 0;
         foreach (var id in pending)
         {

@@ -14,7 +14,8 @@ public sealed class PendingIntakeService(IntakePipeline intake, TimeProvider tim
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var done = await intake.ProcessPendingAsync(stoppingToken);
+                // Only what has waited a while: the processing worker is still on anything newer.
+                var done = await intake.ProcessPendingAsync(stoppingToken, time.GetUtcNow().UtcDateTime - Interval);
                 if (done > 0) log.LogWarning("Processed {Count} stored message(s) that had not become reports", done);
             }
         }
