@@ -37,6 +37,9 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     /// <summary>At most this many submissions share one commit (group commit: one fsync for all of them).</summary>
     public const int MaxBatch = 64;
 
+    /// <summary>…and a commit stops taking more once it holds this many bytes (large messages go nearly alone).</summary>
+    public const long MaxBatchBytes = 16 * 1024 * 1024;
+
     private readonly Channel<(RawSubmission Raw, TaskCompletionSource<long> Done)> _toStore =
         Channel.CreateUnbounded<(RawSubmission, TaskCompletionSource<long>)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<long> _toProcess = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
@@ -77,7 +80,12 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         while (await reader.WaitToReadAsync())
         {
             var batch = new List<(RawSubmission Raw, TaskCompletionSource<long> Done)>();
-            while (batch.Count < MaxBatch && reader.TryRead(out var item)) batch.Add(item);
+            long bytes = 0;
+            while (batch.Count < MaxBatch && bytes < MaxBatchBytes && reader.TryRead(out var item))
+            {
+                batch.Add(item);
+                bytes += item.Raw.Body.LongLength;
+            }
             try
             {
                 var ids = await database.WriteAsync(time, async s =>
@@ -164,7 +172,22 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             message = await db.Messages.AsNoTracking().FirstAsync(m => m.Id == messageId);
             body = (await BlobStore.GetAsync(db, message.RawSha256))!.Content;
         }
-        var result = message.Channel == EmailChannel ? await ProcessEmailAsync(message, body) : await ProcessWebAsync(message, body);
+        IntakeResult result;
+        if (message.Channel != EmailChannel) result = await ProcessWebAsync(message, body);
+        else
+        {
+            try
+            {
+                result = await ProcessEmailAsync(message, body);
+            }
+            catch (Exception ex) when (ex is not DeskException and not OperationCanceledException)
+            {
+                // A message to a CPR address is a report even when our processing fails on it: make a bare one so
+                // its clocks run and a person looks at the raw message. (If even this fails, it is retried later.)
+                log.LogError(ex, "Email message {MessageId} could not be processed; creating a bare report for it", messageId);
+                result = await ProcessBareAsync(message, ex);
+            }
+        }
         Processed?.Invoke(result);
         return result;
     }
@@ -262,6 +285,19 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         log.LogInformation("Email message {MessageId} {What} {Ticket}", messageId, result.NewReport ? "created" : "joined", result.Report.Ticket);
         return result;
     }
+
+    private async Task<IntakeResult> ProcessBareAsync(InboundMessage message, Exception error) => await database.WriteAsync(time, async s =>
+    {
+        if (await AlreadyProcessedAsync(s, message.Id) is { } done) return done;
+        var m = await s.Db.Messages.FirstAsync(x => x.Id == message.Id);
+        m.Flags = "processing-failed";
+        m.StatusDetail = Cap($"{error.GetType().Name}: {error.Message}", 1000);
+        var reporter = string.IsNullOrEmpty(message.EnvelopeFrom) ? "unknown" : message.EnvelopeFrom;
+        var created = await desk.CreateAsync(s, new NewReport(EmailChannel, m.Id, message.ReceivedAt, reporter, null, null,
+            $"CprDesk could not process this message automatically ({m.StatusDetail}). Read the raw message.", [], []), "channel:email");
+        await s.AuditAsync("system", "message.processing-failed", created.Report.Ticket, new { messageId = m.Id, error = m.StatusDetail });
+        return new IntakeResult(created.Report, created.StatusToken, m.Id, true);
+    });
 
     /// <summary>Replies find their report by the ticket in the subject, or by In-Reply-To/References naming a
     /// Message-ID we sent or received for that report.</summary>

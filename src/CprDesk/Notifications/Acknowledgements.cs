@@ -43,11 +43,26 @@ public sealed class Acknowledgements(Outbox outbox, MailSettings settings, CprDe
 
             This is an automatic acknowledgement, not our preliminary report.
             """;
-        await outbox.QueueAsync(s, Outbox.Acknowledgement, report.Id, report.Ticket, to, report.ReporterName, subject, text,
-            inReplyTo, references, autoSubmitted: true, "system");
+        try
+        {
+            await outbox.QueueAsync(s, Outbox.Acknowledgement, report.Id, report.Ticket, to, report.ReporterName, subject, text,
+                inReplyTo.IsSafeMessageId() ? inReplyTo : null, references.Where(r => r.IsSafeMessageId()).ToList(), autoSubmitted: true, "system");
+        }
+        catch (Reports.DeskException ex)
+        {
+            // An address our writer cannot use must never stop the report from being created.
+            await s.AuditAsync("system", "acknowledgement.suppressed", report.Ticket, new { reason = "cannot-address", to, detail = ex.Message });
+        }
     }
 
     private string BaseUrl() => (options.PublicBaseUrl ?? options.Urls.Split(';')[0]).TrimEnd('/');
 
     private static string Shorten(string s, int max) => s.Length <= max ? s : s[..max] + "…";
+}
+
+internal static class MessageIdText
+{
+    /// <summary>In-Reply-To/References taken from received mail: printable ASCII, no spaces or brackets.</summary>
+    public static bool IsSafeMessageId(this string? id) =>
+        id is { Length: > 0 and <= 900 } && id.All(c => c is > ' ' and < (char)127 and not '<' and not '>');
 }

@@ -23,6 +23,8 @@ public sealed class Outbox(MailSettings settings)
     /// <summary>A token in our loop header, so mail we sent and that comes back is recognised.</summary>
     public string LoopToken => $"cprdesk@{Domain}";
 
+    private static string HeaderText(string s) => new string(s.Select(c => char.IsControl(c) ? ' ' : c).ToArray()).Trim();
+
     /// <summary>Queues one message to one recipient in the caller's transaction.</summary>
     public async Task<QueuedMail> QueueAsync(WriteScope s, string kind, long? reportId, string? ticket, string recipient, string? recipientName,
         string subject, string text, string? inReplyTo, IReadOnlyList<string> references, bool autoSubmitted, string actor)
@@ -31,18 +33,29 @@ public sealed class Outbox(MailSettings settings)
         var headers = new List<KeyValuePair<string, string>> { new(MailRules.LoopHeader, LoopToken) };
         if (autoSubmitted) headers.Add(new("Auto-Submitted", "auto-replied"));
         if (ticket is not null) headers.Add(new("X-CPR-Ticket", ticket));
-        var raw = MessageWriter.Write(new OutgoingMessage
+        // Names and subjects can come from hostile mail (decoded encoded-words may hold CR, LF or NUL).
+        subject = HeaderText(subject);
+        recipientName = recipientName is null ? null : HeaderText(recipientName);
+        byte[] raw;
+        try
         {
-            From = new OutgoingAddress(settings.FromName, settings.From),
-            To = [new OutgoingAddress(recipientName, recipient)],
-            Subject = subject,
-            TextBody = text,
-            MessageId = messageId,
-            InReplyTo = inReplyTo,
-            References = references,
-            Date = new DateTimeOffset(s.Now, TimeSpan.Zero),
-            ExtraHeaders = headers,
-        });
+            raw = MessageWriter.Write(new OutgoingMessage
+            {
+                From = new OutgoingAddress(settings.FromName, settings.From),
+                To = [new OutgoingAddress(string.IsNullOrWhiteSpace(recipientName) ? null : recipientName, recipient)],
+                Subject = subject,
+                TextBody = text,
+                MessageId = messageId,
+                InReplyTo = inReplyTo,
+                References = references,
+                Date = new DateTimeOffset(s.Now, TimeSpan.Zero),
+                ExtraHeaders = headers,
+            });
+        }
+        catch (ArgumentException ex)
+        {
+            throw Reports.DeskException.Invalid("to", $"Mail to '{recipient}' cannot be written: {ex.Message}");
+        }
         var sha = await BlobStore.PutAsync(s.Db, raw);
         var row = new OutboxMessage
         {

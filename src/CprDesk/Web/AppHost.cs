@@ -34,8 +34,10 @@ public static class AppHost
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         var limits = new IntakeLimits(options.MaxAttachmentBytes);
         // Kestrel accepts up to twice the submission limit so an oversized upload is read to its end and answered
-        // with a readable 413 instead of a reset connection; RawBodyMiddleware enforces the real limit.
-        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = limits.MaxRequestBytes * 2);
+        // with a readable 413 instead of a reset connection; RawBodyMiddleware enforces the real limit. The
+        // mailgate's raw messages have their own, larger limit.
+        var mailLimit = builder.Configuration.GetSection("CprDesk:Mail:Listener").Get<SmtpListenerSettings>()?.MaxMessageBytes ?? new SmtpListenerSettings().MaxMessageBytes;
+        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = Math.Max(limits.MaxRequestBytes * 2, mailLimit + 1024 * 1024));
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
         var app = builder.Build();
         app.MapCprDesk();

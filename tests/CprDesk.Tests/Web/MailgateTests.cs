@@ -44,6 +44,31 @@ public sealed class MailgateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_inbound_API_answers_202_and_staff_see_flags_defects_and_the_outbox()
+    {
+        var token = await _host.Service<CprDesk.Access.Accounts>().CreateMailgateTokenAsync("test", "api");
+        using var gate = _host.Client(token.Token);
+        var raw = Encoding.ASCII.GetBytes("From: r@example.org\nSubject: bare LF and a NUL\0\nMessage-ID: <api-1@example.org>\n\nkey leaked\n");
+        var response = await gate.PostAsync("/api/v1/inbound/rfc822?from=r@example.org&to=cpr@ca.example", new ByteArrayContent(raw));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var accepted = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var ticket = accepted.GetProperty("ticket").GetString()!;
+        Assert.True(accepted.GetProperty("messageId").GetInt64() > 0);
+
+        var (_, _, staffToken) = await _host.UserAsync(CprDesk.Storage.StaffRole.Auditor);
+        using var staff = _host.Client(staffToken);
+        var report = System.Text.Json.JsonDocument.Parse(await staff.GetStringAsync($"/api/v1/reports/{ticket}")).RootElement;
+        var message = report.GetProperty("messages")[0];
+        Assert.Contains("malformed", message.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+        Assert.Contains(message.GetProperty("defects").EnumerateArray(), d => d.GetProperty("code").GetString() == "bare-lf");
+        var outbox = System.Text.Json.JsonDocument.Parse(await staff.GetStringAsync($"/api/v1/outbox?ticket={ticket}")).RootElement;
+        var ack = Assert.Single(outbox.EnumerateArray());
+        Assert.Equal("acknowledgement", ack.GetProperty("kind").GetString());
+        Assert.Equal("r@example.org", ack.GetProperty("to").GetString());
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await _host.Client().GetAsync("/api/v1/outbox")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_mailgate_token_can_do_nothing_else_and_a_staff_token_cannot_submit_mail()
     {
         var mailgate = await _host.Service<CprDesk.Access.Accounts>().CreateMailgateTokenAsync("test", "postfix");
