@@ -11,14 +11,8 @@ namespace CprDesk.Tests.Web;
 /// reply recorded; a 4xx defers with backoff; a 5xx fails for good and leaves the clock open.</summary>
 public sealed class OutboundRelayTests
 {
-    private static string Sink => Path.Combine(RepoRoot(), "tests", "tools", "smtp-sink.py");
+    private static string Sink => Path.Combine(Repo.Root, "tests", "tools", "smtp-sink.py");
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "CprDesk.slnx"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
 
     private static async Task<Process> StartSinkAsync(int port, string dir, string? reply)
     {

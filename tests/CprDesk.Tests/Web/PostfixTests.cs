@@ -11,7 +11,7 @@ namespace CprDesk.Tests.Web;
 /// delivering through `cprdesk mailgate` in a pipe(8) transport. Needs root (tests/tools/postfix-instance.sh).</summary>
 public sealed class PostfixTests : IAsyncLifetime
 {
-    private static readonly string Tool = Path.Combine(RepoRoot(), "tests", "tools", "postfix-instance.sh");
+    private static readonly string Tool = Path.Combine(Repo.Root, "tests", "tools", "postfix-instance.sh");
     private readonly TempDir _work = new();
     private string PostfixDir => Path.Combine(_work.Path, "postfix");
     private TestHost _host = null!;
@@ -30,12 +30,6 @@ public sealed class PostfixTests : IAsyncLifetime
         _work.Dispose();
     }
 
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "CprDesk.slnx"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
 
     private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
     {
