@@ -226,6 +226,22 @@ public sealed class AccessTests : IAsyncLifetime
 
     private static string PathOf(Uri location) => location.IsAbsoluteUri ? location.AbsolutePath : location.OriginalString.Split('?')[0];
 
+    [Theory]
+    [InlineData("", "")]
+    [InlineData("admin", "")]
+    [InlineData("", "secret")]
+    public async Task An_empty_sign_in_form_is_a_clear_error_not_a_fault(string username, string password)
+    {
+        using var client = _host.Client();
+        var form = await client.GetStringAsync("/staff/login");
+        var response = await client.PostAsync("/staff/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Username"] = username, ["Password"] = password, ["__RequestVerificationToken"] = TestHost.AntiforgeryToken(form),
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Enter your username and password", await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task Repeated_wrong_passwords_lock_the_account()
     {
