@@ -91,7 +91,7 @@ internal sealed class CompiledSchedule
 
     public DateTime NextChange(DateTime t)
     {
-        var next = DateTime.MaxValue;
+        var next = OnCallCalculator.EndOfTime;
         foreach (var layer in layers)
         {
             var candidate = layer.NextChange(t);
@@ -243,20 +243,19 @@ internal sealed class CompiledLayer
         return k;
     }
 
-    /// <summary>Start of shift <paramref name="k"/> (k &gt;= 0); <see cref="DateTime.MaxValue"/> past the end of the calendar.</summary>
+    /// <summary>Start of shift <paramref name="k"/> (k &gt;= 0), or the end of time past the end of the calendar.</summary>
     private DateTime ShiftStart(long k)
     {
         if (days > 0)
         {
             var dayNumber = start.DayNumber + k * days;
-            // One day of slack: resolving the last calendar day in a negative-offset zone would overflow DateTime.
-            return dayNumber < DateOnly.MaxValue.DayNumber
+            return dayNumber <= DateOnly.MaxValue.DayNumber
                 ? LocalTime.ToUtc(DateOnly.FromDayNumber((int)dayNumber), handOff, zone)
-                : DateTime.MaxValue;
+                : OnCallCalculator.EndOfTime;
         }
         return k <= (DateTime.MaxValue.Ticks - firstHandOff.Ticks) / fixedTicks
             ? firstHandOff.AddTicks(k * fixedTicks)
-            : DateTime.MaxValue;
+            : OnCallCalculator.EndOfTime;
     }
 
     /// <summary>Whether <paramref name="t"/> is inside the window, and the first window edge after it. Looks at windows
@@ -267,13 +266,15 @@ internal sealed class CompiledLayer
         var w = window!;
         var today = LocalDate(t).DayNumber;
         var inside = false;
-        var next = DateTime.MaxValue;
-        for (var d = Math.Max(DateOnly.MinValue.DayNumber, today - 2); d <= Math.Min(DateOnly.MaxValue.DayNumber - 2, today + 8); d++)
+        var next = OnCallCalculator.EndOfTime;
+        for (var d = Math.Max(DateOnly.MinValue.DayNumber, today - 2); d <= Math.Min(DateOnly.MaxValue.DayNumber, today + 8); d++)
         {
             var day = DateOnly.FromDayNumber(d);
             if (!w.Days.Contains(day.DayOfWeek)) continue;
             var opens = LocalTime.ToUtc(day, w.From, zone);
-            var closes = LocalTime.ToUtc(w.To <= w.From ? day.AddDays(1) : day, w.To, zone);
+            var closes = w.To > w.From ? LocalTime.ToUtc(day, w.To, zone)
+                : d < DateOnly.MaxValue.DayNumber ? LocalTime.ToUtc(day.AddDays(1), w.To, zone)
+                : OnCallCalculator.EndOfTime;
             if (opens <= t && t < closes) inside = true;
             if (opens > t && opens < next) next = opens;
             if (closes > t && closes < next) next = closes;

@@ -29,12 +29,15 @@ public static class OnCallCalculator
     /// <summary>The window <see cref="CoverageGaps(Schedule, IReadOnlyList{Override}, IReadOnlyList{Absence}, DateTime)"/> checks.</summary>
     public static readonly TimeSpan DefaultGapWindow = TimeSpan.FromDays(28);
 
+    /// <summary>DateTime.MaxValue is of unspecified kind; answers past the end of the calendar must still be UTC.</summary>
+    internal static readonly DateTime EndOfTime = DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
+
     public static OnCallAnswer At(Schedule schedule, IReadOnlyList<Override> overrides, IReadOnlyList<Absence> absences, DateTime utc)
     {
         RequireUtc(utc, nameof(utc));
         var compiled = CompiledSchedule.Compile(schedule, overrides, absences);
         var now = compiled.At(utc);
-        var horizon = utc <= DateTime.MaxValue - Lookahead ? utc + Lookahead : DateTime.MaxValue;
+        var horizon = utc <= DateTime.MaxValue - Lookahead ? utc + Lookahead : EndOfTime;
 
         // Walk the change points until both the primary and the whole answer have changed, or the horizon is reached.
         DateTime? answerUntil = null, primaryUntil = null;
@@ -72,7 +75,7 @@ public static class OnCallCalculator
         Schedule schedule, IReadOnlyList<Override> overrides, IReadOnlyList<Absence> absences, DateTime fromUtc)
     {
         RequireUtc(fromUtc, nameof(fromUtc));
-        var toUtc = fromUtc <= DateTime.MaxValue - DefaultGapWindow ? fromUtc + DefaultGapWindow : DateTime.MaxValue;
+        var toUtc = fromUtc <= DateTime.MaxValue - DefaultGapWindow ? fromUtc + DefaultGapWindow : EndOfTime;
         return CoverageGaps(schedule, overrides, absences, fromUtc, toUtc);
     }
 
