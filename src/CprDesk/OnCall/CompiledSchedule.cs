@@ -154,6 +154,8 @@ internal sealed class CompiledLayer
     private readonly TimeOnly handOff;
     private readonly DateTime firstHandOff;
     private readonly WeeklyWindow? window;
+    // Walks ask for the same few local hand-offs and window edges over and over; resolving one costs several zone lookups.
+    private readonly Dictionary<(int Day, TimeOnly Time), DateTime> resolved = [];
 
     private CompiledLayer(Layer layer, TimeZoneInfo zone)
     {
@@ -166,7 +168,7 @@ internal sealed class CompiledLayer
         start = layer.Rotation.Start;
         handOff = layer.Rotation.HandOff;
         window = layer.Rotation.Window;
-        firstHandOff = LocalTime.ToUtc(start, handOff, zone);
+        firstHandOff = Resolve(start, handOff);
     }
 
     public string Name { get; }
@@ -250,7 +252,7 @@ internal sealed class CompiledLayer
         {
             var dayNumber = start.DayNumber + k * days;
             return dayNumber <= DateOnly.MaxValue.DayNumber
-                ? LocalTime.ToUtc(DateOnly.FromDayNumber((int)dayNumber), handOff, zone)
+                ? Resolve(DateOnly.FromDayNumber((int)dayNumber), handOff)
                 : OnCallCalculator.EndOfTime;
         }
         return k <= (DateTime.MaxValue.Ticks - firstHandOff.Ticks) / fixedTicks
@@ -271,15 +273,24 @@ internal sealed class CompiledLayer
         {
             var day = DateOnly.FromDayNumber(d);
             if (!w.Days.Contains(day.DayOfWeek)) continue;
-            var opens = LocalTime.ToUtc(day, w.From, zone);
-            var closes = w.To > w.From ? LocalTime.ToUtc(day, w.To, zone)
-                : d < DateOnly.MaxValue.DayNumber ? LocalTime.ToUtc(day.AddDays(1), w.To, zone)
+            var opens = Resolve(day, w.From);
+            var closes = w.To > w.From ? Resolve(day, w.To)
+                : d < DateOnly.MaxValue.DayNumber ? Resolve(day.AddDays(1), w.To)
                 : OnCallCalculator.EndOfTime;
             if (opens <= t && t < closes) inside = true;
             if (opens > t && opens < next) next = opens;
             if (closes > t && closes < next) next = closes;
+            // Windows of later days open and close no earlier than this one: nothing after it can be nearer or contain t.
+            if (opens > t) break;
         }
         return (inside, next);
+    }
+
+    private DateTime Resolve(DateOnly day, TimeOnly time)
+    {
+        if (!resolved.TryGetValue((day.DayNumber, time), out var utc))
+            resolved[(day.DayNumber, time)] = utc = LocalTime.ToUtc(day, time, zone);
+        return utc;
     }
 
     private DateOnly LocalDate(DateTime t) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(t, zone));
