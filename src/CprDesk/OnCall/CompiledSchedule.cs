@@ -144,7 +144,8 @@ internal sealed class CompiledSchedule
     }
 }
 
-/// <summary>A validated layer: its rotation with the time zone looked up, and its optional weekly window.</summary>
+/// <summary>A validated layer: its rotation with the time zone looked up, and its optional weekly window. One is built per
+/// calculator call and never shared, so its memo needs no locking.</summary>
 internal sealed class CompiledLayer
 {
     private readonly TimeZoneInfo zone;
@@ -239,7 +240,8 @@ internal sealed class CompiledLayer
         long k = days > 0
             ? Math.Max(0, (LocalDate(t).DayNumber - start.DayNumber) / days)
             : (t - firstHandOff).Ticks / fixedTicks;
-        // For calendar days the estimate can be one off near a hand-off that DST moved; settle it on real boundaries.
+        // The local date names the shift handed off on or before that date; before that day's hand-off it is one too high
+        // (and a hand-off DST moved across midnight could put it one off either way). Settle it on the real boundaries.
         while (k > 0 && ShiftStart(k) > t) k--;
         while (ShiftStart(k + 1) is var next && next <= t && next != DateTime.MaxValue) k++;
         return k;

@@ -14,6 +14,7 @@ namespace CprDesk.OnCall;
 /// nobody at T and the next layer down is tried.</item>
 /// <item>If no override and no layer has anyone, T is in a coverage gap.</item>
 /// </list>
+/// The secondary, for escalation, comes from the top layer's rotation: see <see cref="OnCallAnswer.Secondary"/>.
 /// Intervals are half-open [from, to). All instants must be <see cref="DateTimeKind.Utc"/>.
 /// Results are computed by walking the instants at which an input changes (hand-offs, window edges, override and
 /// absence edges), never by sampling, so every boundary is exact to the tick.
