@@ -161,7 +161,8 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
             recipient = report.RecipientKind, to = report.ToAddress, sentAt = when, via = send ? "outbox" : "outside CprDesk", outboxId = report.OutboxId,
             length = report.Text.Length, sha256 = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(report.Text))),
         });
-        if (r.State is ReportState.New or ReportState.Acknowledged or ReportState.Investigating)
+        // Queued is not sent: with the outbox, the state moves when the relay accepts (OutboxSettledAsync).
+        if (!send && r.State is ReportState.New or ReportState.Acknowledged or ReportState.Investigating)
             await ChangeStateAsync(s, r, ReportState.PreliminaryReported, actor);
     });
 
@@ -171,7 +172,10 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
     {
         var o = await s.Db.Outbox.FirstAsync(x => x.Id == outboxId);
         if (o.Status != "sent") return;
-        foreach (var p in r.PreliminaryReports.Where(p => p.OutboxId == outboxId && p.SentAt is null)) p.SentAt = o.SentAt;
+        var delivered = r.PreliminaryReports.Where(p => p.OutboxId == outboxId && p.SentAt is null).ToList();
+        foreach (var p in delivered) p.SentAt = o.SentAt;
+        if (delivered.Count > 0 && r.State is ReportState.New or ReportState.Acknowledged or ReportState.Investigating)
+            await ChangeStateAsync(s, r, ReportState.PreliminaryReported, "system");
         if (o.Kind == Notifications.Outbox.Acknowledgement && r.State == ReportState.New)
             await ChangeStateAsync(s, r, ReportState.Acknowledged, "system");
     });

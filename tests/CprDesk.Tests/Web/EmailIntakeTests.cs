@@ -218,6 +218,7 @@ public sealed class EmailIntakeTests : IAsyncLifetime
         var detail = (await queries.GetAsync(ticket))!;
         var clock = detail.Summary.Deadlines.Single(d => d.Name == "preliminary-report-to-reporter");
         Assert.Equal("met", clock.State);
+        Assert.Equal("PreliminaryReported", detail.Report.State.ToString()); // only once the relay accepted it
         await using var db = _host.Service<Database>().Open();
         var sent = await db.Outbox.SingleAsync(o => o.Id == queued.Id);
         Assert.Equal("sent", sent.Status);

@@ -102,6 +102,7 @@ public sealed class OutboundRelayTests
             else Assert.Null(row.NextAttemptAt);
             var clock = (await host.Service<CprDesk.Reports.ReportQueries>().GetAsync(ticket))!.Summary.Deadlines.Single(d => d.Name == "preliminary-report-to-reporter");
             Assert.Null(clock.MetAt);
+            Assert.NotEqual("PreliminaryReported", (await host.Service<CprDesk.Reports.ReportQueries>().GetAsync(ticket))!.Report.State.ToString());
             var events = (await host.Service<CprDesk.Reports.ReportQueries>().GetAsync(ticket))!.Events;
             Assert.Contains(events, e => e.Type == (status == "deferred" ? "mail.deferred" : "mail.failed"));
         }
