@@ -32,7 +32,7 @@ public sealed class ReportModel(IntakePipeline intake, ReportQueries queries, Cp
         if (!await antiforgery.IsRequestValidAsync(HttpContext))
         {
             Refill(fields);
-            Error = "Your session expired before you sent the form. Nothing was lost: check the fields and send it again.";
+            Error = "Your session expired before you sent the form, so it was not received. Your text is kept below: attach any files again and send it.";
             Response.StatusCode = 400;
             return Page();
         }
