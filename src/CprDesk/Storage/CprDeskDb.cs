@@ -19,6 +19,9 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<TicketCounter> TicketCounters => Set<TicketCounter>();
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+    public DbSet<OnCallScheduleRow> Schedules => Set<OnCallScheduleRow>();
+    public DbSet<OnCallOverrideRow> OnCallOverrides => Set<OnCallOverrideRow>();
+    public DbSet<AbsenceRow> Absences => Set<AbsenceRow>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder b)
     {
@@ -63,6 +66,10 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
         b.Entity<OutboxMessage>().HasOne<Blob>().WithMany().HasForeignKey(o => o.RawSha256);
         b.Entity<PreliminaryReport>().HasOne<OutboxMessage>().WithMany().HasForeignKey(p => p.OutboxId);
         b.Entity<TicketCounter>().Property(x => x.Year).ValueGeneratedNever();
+        b.Entity<OnCallScheduleRow>().ToTable("schedules");
+        b.Entity<OnCallOverrideRow>().ToTable("oncall_overrides");
+        b.Entity<OnCallOverrideRow>().HasOne<OnCallScheduleRow>().WithMany().HasForeignKey(o => o.ScheduleId);
+        b.Entity<AbsenceRow>().ToTable("absences");
 
         foreach (var entity in b.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())

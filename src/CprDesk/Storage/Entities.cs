@@ -211,3 +211,37 @@ public sealed class OutboxMessage
     public DateTime? SentAt { get; set; }
     public DateTime CreatedAt { get; set; }
 }
+
+/// <summary>An on-call schedule. <see cref="Definition"/> is the JSON of its layers: a schedule is edited as a whole.</summary>
+public sealed class OnCallScheduleRow
+{
+    public long Id { get; set; }
+    public string Name { get; set; } = "";
+    public string Definition { get; set; } = "[]";
+    public string? TeamWebhook { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+public sealed class OnCallOverrideRow
+{
+    public long Id { get; set; }
+    public long ScheduleId { get; set; }
+    public string Username { get; set; } = "";
+    public DateTime FromAt { get; set; }
+    public DateTime ToAt { get; set; }
+    public string CreatedBy { get; set; } = "";
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>A staff member away during [FromAt, ToAt), on every schedule.</summary>
+public sealed class AbsenceRow
+{
+    public long Id { get; set; }
+    public string Username { get; set; } = "";
+    public DateTime FromAt { get; set; }
+    public DateTime ToAt { get; set; }
+    public string Reason { get; set; } = "";
+    public string CreatedBy { get; set; } = "";
+    public DateTime CreatedAt { get; set; }
+}

@@ -66,6 +66,7 @@ public static class AppHost
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
         s.AddSingleton<ReportDesk>();
         s.AddSingleton<ReportQueries>();
+        s.AddSingleton<CprDesk.OnCall.OnCallStore>();
         s.AddSingleton<IntakePipeline>();
         s.AddHostedService<PendingIntakeService>();
         s.AddAccess(options.SecureCookies);
@@ -99,6 +100,7 @@ public static class AppHost
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapReportsApi();
         app.MapMailApi();
+        app.MapOnCallApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();
