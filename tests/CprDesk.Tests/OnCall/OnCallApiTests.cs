@@ -156,6 +156,13 @@ public sealed class OnCallApiTests : IAsyncLifetime
         Assert.Contains(name, added.Detail);
         Assert.Contains("gapsCreated", added.Detail);
         Assert.Equal($"user:{_admin.Username}", added.Actor);
+
+        // The queue page shows who is on call now and the gap coming up.
+        using var page = await _host.SignedInClientAsync(_admin.Username, _admin.Password);
+        var html = await page.GetStringAsync("/staff");
+        Assert.Matches($@"{name}:\s+<strong>{solo}</strong>", html);
+        Assert.Contains("Coverage gaps in the next 7 days", html);
+        Assert.Contains($"{name}: {from:yyyy-MM-dd HH:mm}", html);
     }
 
     [Fact]
