@@ -130,7 +130,8 @@ public sealed class OutboxService : BackgroundService
             }
             return true;
         }, ct);
-        if (ticket is not null) await desk.OutboxSettledAsync(ticket, row.Id);
+        // Only an accepted message changes the report (a clock met, a state moved); failures are in the audit log.
+        if (ticket is not null && result.Accepted) await desk.OutboxSettledAsync(ticket, row.Id);
         Attempted?.Invoke(row.Id, result.Accepted ? "sent" : "not-sent");
         if (!result.Accepted) log.LogWarning("Outbox message {Id} to {To} not delivered: {Reply}", row.Id, row.Recipient, result.Reply);
     }

@@ -26,10 +26,6 @@ public static partial class MailRules
         return null;
     }
 
-    /// <summary>True for mail a machine sent (flag only: the report is created all the same).</summary>
-    public static bool IsAutoSubmitted(MimeMessage m, string? envelopeFrom) =>
-        AutoReplySuppression(m, envelopeFrom, "\0no-loop-token\0") is not null;
-
     /// <summary>The ticket in a subject such as "Re: [CPR-2026-000042] …".</summary>
     public static string? TicketInSubject(string? subject)
     {
