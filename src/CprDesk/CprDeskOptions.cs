@@ -14,11 +14,18 @@ public sealed class CprDeskOptions
     public string? PublicBaseUrl { get; set; }
     /// <summary>The clock rules file; relative paths are resolved against the program's folder.</summary>
     public string RulesFile { get; set; } = "rules/tls-br.json";
+    /// <summary>The escalation policy file; relative paths are resolved like <see cref="RulesFile"/>.</summary>
+    public string EscalationPolicyFile { get; set; } = "rules/escalation.json";
+
     /// <summary>Mark cookies Secure even on plain HTTP (set when TLS terminates in front of CprDesk).</summary>
     public bool SecureCookies { get; set; }
 
-    public string ResolveRulesFile() =>
-        Path.IsPathRooted(RulesFile) ? RulesFile
-        : File.Exists(RulesFile) ? Path.GetFullPath(RulesFile)
-        : Path.Combine(AppContext.BaseDirectory, RulesFile);
+    public string ResolveRulesFile() => Resolve(RulesFile);
+
+    public string ResolveEscalationPolicyFile() => Resolve(EscalationPolicyFile);
+
+    private static string Resolve(string file) =>
+        Path.IsPathRooted(file) ? file
+        : File.Exists(file) ? Path.GetFullPath(file)
+        : Path.Combine(AppContext.BaseDirectory, file);
 }

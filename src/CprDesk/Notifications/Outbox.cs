@@ -17,6 +17,7 @@ public sealed class Outbox(MailSettings settings)
 
     public const string Acknowledgement = "acknowledgement";
     public const string PreliminaryReport = "preliminary-report";
+    public const string Notification = "notification";
 
     public string Domain => settings.From.Contains('@') ? settings.From[(settings.From.IndexOf('@') + 1)..] : "localhost";
 

@@ -19,6 +19,7 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<TicketCounter> TicketCounters => Set<TicketCounter>();
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+    public DbSet<EscalationStepRow> EscalationSteps => Set<EscalationStepRow>();
     public DbSet<OnCallScheduleRow> Schedules => Set<OnCallScheduleRow>();
     public DbSet<OnCallOverrideRow> OnCallOverrides => Set<OnCallOverrideRow>();
     public DbSet<AbsenceRow> Absences => Set<AbsenceRow>();
@@ -63,6 +64,7 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
         b.Entity<ApiToken>().HasOne(t => t.User).WithMany().HasForeignKey(t => t.UserId);
         b.Entity<TicketCounter>().ToTable("ticket_counters").HasKey(x => x.Year);
         b.Entity<OutboxMessage>().ToTable("outbox");
+        b.Entity<EscalationStepRow>().ToTable("escalation_steps");
         b.Entity<OutboxMessage>().HasOne<Blob>().WithMany().HasForeignKey(o => o.RawSha256);
         b.Entity<PreliminaryReport>().HasOne<OutboxMessage>().WithMany().HasForeignKey(p => p.OutboxId);
         b.Entity<TicketCounter>().Property(x => x.Year).ValueGeneratedNever();

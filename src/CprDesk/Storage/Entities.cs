@@ -245,3 +245,20 @@ public sealed class AbsenceRow
     public string CreatedBy { get; set; } = "";
     public DateTime CreatedAt { get; set; }
 }
+
+/// <summary>One planned escalation step (see Escalation/EscalationEngine).</summary>
+public sealed class EscalationStepRow
+{
+    public long Id { get; set; }
+    public long ReportId { get; set; }
+    public long? DeadlineId { get; set; }
+    /// <summary>ownership or deadline.</summary>
+    public string Kind { get; set; } = "";
+    public int StepIndex { get; set; }
+    public DateTime DueAt { get; set; }
+    /// <summary>pending, fired, cancelled (its condition ended), fell-through (nobody to notify).</summary>
+    public string Status { get; set; } = "pending";
+    public DateTime? FiredAt { get; set; }
+    public string? Detail { get; set; }
+    public DateTime CreatedAt { get; set; }
+}

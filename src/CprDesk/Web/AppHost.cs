@@ -64,6 +64,9 @@ public static class AppHost
         s.AddSingleton<SmtpIntakeStore>();
         s.AddSingleton<SmtpListenerService>();
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        s.AddSingleton(Escalation.EscalationPolicy.Load(options.ResolveEscalationPolicyFile()));
+        s.AddSingleton<Escalation.EscalationEngine>();
+        s.AddHostedService(sp => sp.GetRequiredService<Escalation.EscalationEngine>());
         s.AddSingleton<ReportDesk>();
         s.AddSingleton<ReportQueries>();
         s.AddSingleton<CprDesk.OnCall.OnCallStore>();

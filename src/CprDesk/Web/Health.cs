@@ -8,12 +8,19 @@ namespace CprDesk.Web;
 
 public static class Health
 {
+    public static readonly TimeSpan StaleEscalation = TimeSpan.FromMinutes(2);
+
     public static void MapHealth(this WebApplication app)
     {
-        app.MapGet("/healthz", async (Database db, CancellationToken ct) =>
+        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, CancellationToken ct) =>
         {
             var ok = await db.CanConnectAsync(ct);
-            return Results.Json(new { status = ok ? "ok" : "failing", database = ok ? "ok" : "unreachable" }, statusCode: ok ? 200 : 503);
+            // The escalation engine cycles every 30 s; two minutes without a cycle means nobody would be paged.
+            var last = engine.LastCycleAt;
+            var engineOk = time.GetUtcNow().UtcDateTime - engine.Heartbeat < StaleEscalation;
+            var status = !ok ? "failing" : engineOk ? "ok" : "degraded";
+            return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last },
+                statusCode: status == "ok" ? 200 : 503);
         }).AllowAnonymous().ExcludeFromDescription();
 
         app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time) =>

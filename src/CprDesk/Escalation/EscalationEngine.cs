@@ -1,0 +1,206 @@
+// One escalation engine: plans steps as rows with due times (ownership from receipt, deadline steps against each
+// open clock), then fires what is due. Taking a report stops ownership steps only; a clock's steps stop only when
+// the action that meets it happens (or a person waives it). A step with nobody to notify falls through at once.
+using System.Globalization;
+using CprDesk.Deadlines;
+using CprDesk.Notifications;
+using CprDesk.OnCall;
+using CprDesk.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace CprDesk.Escalation;
+
+public sealed class EscalationEngine(Database database, TimeProvider time, EscalationPolicy policy, OnCallStore onCall, Outbox outbox,
+    ILogger<EscalationEngine> log) : BackgroundService
+{
+    public const string Ownership = "ownership";
+    public const string Deadline = "deadline";
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim _running = new(1, 1);
+
+    private readonly DateTime _createdAt = time.GetUtcNow().UtcDateTime;
+
+    /// <summary>When the engine last completed a cycle (a heartbeat for health checks).</summary>
+    public DateTime? LastCycleAt { get; private set; }
+
+    /// <summary>The last cycle, or the engine's start while the first cycle is still running.</summary>
+    public DateTime Heartbeat => LastCycleAt ?? _createdAt;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        do
+        {
+            try { await RunOnceAsync(stoppingToken); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { log.LogError(ex, "Escalation cycle failed; it runs again"); }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        try { return await timer.WaitForNextTickAsync(ct); }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    /// <summary>Plans new steps and fires every step due at the current time. Returns how many steps it settled.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken ct = default)
+    {
+        await _running.WaitAsync(ct);
+        try
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            await PlanAsync();
+            var settled = 0;
+            // One step per transaction, earliest first; a fall-through makes the next step due now, so loop until none is due.
+            while (settled < 10_000)
+            {
+                long? id;
+                await using (var db = database.Open())
+                    id = await db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
+                        .Select(x => (long?)x.Id).FirstOrDefaultAsync(ct);
+                if (id is null) break;
+                await SettleAsync(id.Value, now);
+                settled++;
+            }
+            LastCycleAt = now;
+            return settled;
+        }
+        finally
+        {
+            _running.Release();
+        }
+    }
+
+    private Task PlanAsync() => database.WriteAsync(time, async s =>
+    {
+        // Ownership: reports nobody has taken yet.
+        var untaken = await s.Db.Reports.Where(r => r.AssigneeId == null && r.State != ReportState.Closed)
+            .Where(r => !s.Db.EscalationSteps.Any(x => x.ReportId == r.Id && x.Kind == Ownership))
+            .Select(r => new { r.Id, r.ReceivedAt }).ToListAsync();
+        foreach (var r in untaken)
+            for (var i = 0; i < policy.Ownership.Count; i++)
+                s.Db.EscalationSteps.Add(new EscalationStepRow
+                {
+                    ReportId = r.Id, Kind = Ownership, StepIndex = i, DueAt = r.ReceivedAt + policy.Ownership[i].After, Status = "pending", CreatedAt = s.Now,
+                });
+
+        // Deadline steps for every open clock, whatever the report's state (no state pauses a clock). A clock whose due
+        // time changed (reclassification) gets a new plan; the old plan's pending steps are cancelled.
+        var open = await s.Db.Deadlines.Where(d => d.MetAt == null && d.WaivedAt == null).Select(d => new { d.Id, d.ReportId, d.DueAt }).ToListAsync();
+        var ids = open.Select(d => d.Id).ToList();
+        var existing = await s.Db.EscalationSteps.Where(x => x.Kind == Deadline && x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync();
+        foreach (var d in open)
+        {
+            var plan = Iso(d.DueAt);
+            var mine = existing.Where(x => x.DeadlineId == d.Id).ToList();
+            foreach (var stale in mine.Where(x => x.Status == "pending" && x.Detail != plan)) stale.Status = "cancelled";
+            if (mine.Any(x => x.Detail == plan)) continue;
+            for (var i = 0; i < policy.Deadline.Count; i++)
+            {
+                var step = policy.Deadline[i];
+                s.Db.EscalationSteps.Add(new EscalationStepRow
+                {
+                    ReportId = d.ReportId, DeadlineId = d.Id, Kind = Deadline, StepIndex = i, DueAt = step.AtMiss ? d.DueAt : d.DueAt - step.Before,
+                    Status = "pending", Detail = plan, CreatedAt = s.Now,
+                });
+            }
+        }
+        return true;
+    });
+
+    private async Task SettleAsync(long stepId, DateTime now)
+    {
+        var state = await onCall.LoadAsync();
+        await database.WriteAsync(time, async s =>
+        {
+            var step = await s.Db.EscalationSteps.FirstAsync(x => x.Id == stepId);
+            if (step.Status != "pending") return true;
+            var report = await s.Db.Reports.FirstAsync(r => r.Id == step.ReportId);
+            DeadlineRow? clock = step.DeadlineId is { } did ? await s.Db.Deadlines.FirstOrDefaultAsync(d => d.Id == did) : null;
+            var audience = step.Kind == Ownership ? policy.Ownership[step.StepIndex].Notify : policy.Deadline[step.StepIndex].Notify;
+            var what = new
+            {
+                kind = step.Kind, step = step.StepIndex, audience, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
+                stepDueAt = step.DueAt,
+            };
+
+            // Ownership steps end when someone takes the report; deadline steps only when their clock is met or waived.
+            var stopped = step.Kind == Ownership
+                ? report.AssigneeId is not null || report.State == ReportState.Closed ? "taken" : null
+                : clock is null ? "clock-gone" : clock.MetAt is not null ? "met" : clock.WaivedAt is not null ? "waived" : step.Detail != Iso(clock.DueAt) ? "replanned" : null;
+            if (stopped is not null)
+            {
+                step.Status = "cancelled";
+                await s.AuditAsync("system", "escalation.stopped", report.Ticket, new { what.kind, what.step, what.clock, what.recipient, reason = stopped });
+                return true;
+            }
+
+            var step0 = step.Kind == Deadline ? policy.Deadline[step.StepIndex] : null;
+            if (step0 is { AtMiss: true })
+                await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
+
+            var people = await ResolveAsync(s.Db, state, audience, now);
+            var reachable = people.Where(p => !string.IsNullOrWhiteSpace(p.Email)).ToList();
+            var unreachable = people.Where(p => string.IsNullOrWhiteSpace(p.Email)).Select(p => p.Username).ToList();
+            if (reachable.Count == 0)
+            {
+                // Nobody to tell: do not wait out the next step's delay.
+                step.Status = "fell-through";
+                step.FiredAt = now;
+                await s.AuditAsync("system", "escalation.no-one-on-call", report.Ticket, new { what.kind, what.step, what.audience, what.clock, what.recipient, unreachable });
+                var next = await s.Db.EscalationSteps.Where(x => x.ReportId == step.ReportId && x.DeadlineId == step.DeadlineId && x.Kind == step.Kind
+                        && x.StepIndex == step.StepIndex + 1 && x.Status == "pending" && x.DueAt > now).ToListAsync();
+                foreach (var n in next) n.DueAt = now;
+                return true;
+            }
+
+            var subject = clock is null
+                ? $"[{report.Ticket}] New Certificate Problem Report: nobody has taken it yet"
+                : $"[{report.Ticket}] {clock.Name}{(clock.Recipient is null ? "" : $" ({clock.Recipient})")} due {clock.DueAt:yyyy-MM-dd HH:mm} UTC";
+            var body = $"""
+                {subject}
+
+                Report received {report.ReceivedAt:yyyy-MM-dd HH:mm} UTC, state {report.State}.
+                {(clock is null
+                    ? "Nobody has taken this report yet. Take it on the dashboard."
+                    : clock.DueAt <= now
+                        ? $"The clock {clock.Name} was due at {clock.DueAt:yyyy-MM-dd HH:mm} UTC and is MISSED. ({clock.Section})"
+                        : $"The clock {clock.Name} is due at {clock.DueAt:yyyy-MM-dd HH:mm} UTC, in {Web.Countdown.Format(clock.DueAt, now)[3..]}. Only the action that meets it stops these messages. ({clock.Section})")}
+
+                You receive this as {string.Join(", ", audience)} under the escalation policy.
+                """;
+            foreach (var p in reachable)
+                await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, p.Email!, p.DisplayName, subject, body, null, [], autoSubmitted: true, "system");
+            step.Status = "fired";
+            step.FiredAt = now;
+            await s.AuditAsync("system", "escalation.fired", report.Ticket, new
+            {
+                what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), unreachable,
+            });
+
+            // A repeating step comes back until the clock is met or due.
+            if (step0?.RepeatEvery is { } every && clock is not null && now + every < clock.DueAt)
+                s.Db.EscalationSteps.Add(new EscalationStepRow
+                {
+                    ReportId = step.ReportId, DeadlineId = step.DeadlineId, Kind = step.Kind, StepIndex = step.StepIndex, DueAt = now + every,
+                    Status = "pending", Detail = step.Detail, CreatedAt = s.Now,
+                });
+            return true;
+        });
+    }
+
+    private static async Task<List<StaffUser>> ResolveAsync(CprDeskDb db, OnCallState state, IReadOnlyList<string> audience, DateTime now)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var answers = state.Schedules.Select(sc => OnCallCalculator.At(sc, state.Overrides, state.Absences, now)).ToList();
+        if (audience.Contains("primary")) foreach (var a in answers) if (a.Primary is { } p) names.Add(p.User);
+        if (audience.Contains("secondary")) foreach (var a in answers) if (a.Secondary is { } sec) names.Add(sec);
+        var users = await db.Users.AsNoTracking().Where(u => !u.Disabled).ToListAsync();
+        return users.Where(u => names.Contains(u.Username)
+            || (audience.Contains("admins") && u.Role == StaffRole.Admin)
+            || (audience.Contains("everyone") && u.Role != StaffRole.Auditor)).OrderBy(u => u.Username).ToList();
+    }
+
+    private static string Iso(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+}
