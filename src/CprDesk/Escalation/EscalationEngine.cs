@@ -137,7 +137,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             }
 
             var step0 = step.Kind == Deadline ? policy.Deadline[step.StepIndex] : null;
-            if (step0 is { AtMiss: true })
+            if (step0 is { AtMiss: true } && now >= clock!.DueAt)
                 await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
 
             var people = await ResolveAsync(s.Db, state, audience, now);
@@ -151,7 +151,9 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 await s.AuditAsync("system", "escalation.no-one-on-call", report.Ticket, new { what.kind, what.step, what.audience, what.clock, what.recipient, unreachable });
                 var next = await s.Db.EscalationSteps.Where(x => x.ReportId == step.ReportId && x.DeadlineId == step.DeadlineId && x.Kind == step.Kind
                         && x.StepIndex == step.StepIndex + 1 && x.Status == "pending" && x.DueAt > now).ToListAsync();
-                foreach (var n in next) n.DueAt = now;
+                // The step at the miss keeps its time: a miss is declared when it happens, never early.
+                var nextIsMiss = step.Kind == Deadline && step.StepIndex + 1 < policy.Deadline.Count && policy.Deadline[step.StepIndex + 1].AtMiss;
+                if (!nextIsMiss) foreach (var n in next) n.DueAt = now;
                 return true;
             }
 

@@ -136,6 +136,16 @@ public sealed class EscalationScenarioTests : IAsyncLifetime, IDisposable
         Assert.Equal(["carol@ca.example"], await NotifiedAsync(ticket, Saturday.UtcDateTime));
         var fallThrough = await EventsAsync(ticket, "escalation.no-one-on-call");
         Assert.Equal(2, fallThrough.Count(e => e.Detail.Contains("\"ownership\"")));
+
+        // At T−12 h the deadline steps find nobody either and fall through to the admins at once (not at T−4 h),
+        // but nothing is declared missed before the due time.
+        _desk.Time.SetUtcNow(Saturday.AddHours(12));
+        await engine.RunOnceAsync();
+        Assert.Equal(3, (await NotifiedAsync(ticket, Saturday.UtcDateTime.AddHours(12))).Count(r => r == "carol@ca.example"));
+        Assert.Empty(await EventsAsync(ticket, "deadline.missed"));
+        _desk.Time.SetUtcNow(Saturday.AddHours(24));
+        await engine.RunOnceAsync();
+        Assert.Equal(3, (await EventsAsync(ticket, "deadline.missed")).Count);
     }
 
     [Fact]
