@@ -173,7 +173,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 You receive this as {string.Join(", ", audience)} under the escalation policy.
                 """;
             foreach (var p in reachable)
-                await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, p.Email!, p.DisplayName, subject, body, null, [], autoSubmitted: true, "system");
+                await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, p.Email!, p.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id);
             step.Status = "fired";
             step.FiredAt = now;
             await s.AuditAsync("system", "escalation.fired", report.Ticket, new

@@ -28,7 +28,7 @@ public sealed class Outbox(MailSettings settings)
 
     /// <summary>Queues one message to one recipient in the caller's transaction.</summary>
     public async Task<QueuedMail> QueueAsync(WriteScope s, string kind, long? reportId, string? ticket, string recipient, string? recipientName,
-        string subject, string text, string? inReplyTo, IReadOnlyList<string> references, bool autoSubmitted, string actor)
+        string subject, string text, string? inReplyTo, IReadOnlyList<string> references, bool autoSubmitted, string actor, long? escalationStepId = null)
     {
         var messageId = $"{(ticket ?? "cprdesk").ToLowerInvariant()}.{kind}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{Domain}";
         var headers = new List<KeyValuePair<string, string>> { new(MailRules.LoopHeader, LoopToken) };
@@ -61,7 +61,7 @@ public sealed class Outbox(MailSettings settings)
         var row = new OutboxMessage
         {
             ReportId = reportId, Kind = kind, MessageId = messageId, MailFrom = settings.From, Recipient = recipient, Subject = subject,
-            RawSha256 = sha, Status = "queued", NextAttemptAt = s.Now, CreatedAt = s.Now,
+            RawSha256 = sha, Status = "queued", NextAttemptAt = s.Now, CreatedAt = s.Now, EscalationStepId = escalationStepId,
         };
         s.Db.Outbox.Add(row);
         await s.Db.SaveChangesAsync();

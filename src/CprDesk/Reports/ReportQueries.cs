@@ -13,6 +13,9 @@ public sealed record MessageView(long Id, string Channel, DateTime ReceivedAt, s
 
 public sealed record DefectView(string Code, string Message);
 
+/// <summary>A notification an escalation step sent about the report.</summary>
+public sealed record NotificationView(DateTime At, string Step, string? Clock, string Channel, string Recipient, string Status, DateTime? SentAt);
+
 public sealed record EventView(long Seq, DateTime At, string Actor, string Type, string Detail, string Hash);
 
 public sealed record AttachmentView(long Id, long MessageId, string FileName, string ContentType, long Size, string Sha256);
@@ -26,7 +29,8 @@ public sealed record ReportSummary(string Ticket, string State, string? Resoluti
 
 public sealed record ReportDetail(ReportSummary Summary, Report Report, IReadOnlyList<MessageView> Messages,
     IReadOnlyList<AttachmentView> Attachments, IReadOnlyList<CertificateIdentifier> Certificates,
-    IReadOnlyList<PreliminaryReport> PreliminaryReports, IReadOnlyList<EventView> Events, IReadOnlyList<OutboxMessage> Outbox);
+    IReadOnlyList<PreliminaryReport> PreliminaryReports, IReadOnlyList<EventView> Events, IReadOnlyList<OutboxMessage> Outbox,
+    IReadOnlyList<NotificationView> Notifications);
 
 public sealed class ReportQueries(Database database, TimeProvider time, ClockRules rules)
 {
@@ -77,7 +81,15 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
             r.Certificates.OrderBy(c => c.Id).ToList(),
             r.PreliminaryReports.OrderBy(p => p.RecordedAt).ToList(),
             events,
-            await db.Outbox.AsNoTracking().Where(o => o.ReportId == r.Id).OrderBy(o => o.Id).ToListAsync());
+            await db.Outbox.AsNoTracking().Where(o => o.ReportId == r.Id).OrderBy(o => o.Id).ToListAsync(),
+            await (from o in db.Outbox.AsNoTracking()
+                   join st in db.EscalationSteps.AsNoTracking() on o.EscalationStepId equals st.Id
+                   join d in db.Deadlines.AsNoTracking() on st.DeadlineId equals d.Id into ds
+                   from d in ds.DefaultIfEmpty()
+                   where o.ReportId == r.Id
+                   orderby o.Id
+                   select new NotificationView(o.CreatedAt, st.Kind + " step " + st.StepIndex, d == null ? null : d.Name, "email", o.Recipient, o.Status, o.SentAt))
+                .ToListAsync());
     }
 
     /// <summary>Messages that could not become a report, newest first.</summary>

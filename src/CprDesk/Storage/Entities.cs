@@ -210,6 +210,8 @@ public sealed class OutboxMessage
     public string? LastReply { get; set; }
     public DateTime? SentAt { get; set; }
     public DateTime CreatedAt { get; set; }
+    /// <summary>For a notification: the escalation step that sent it.</summary>
+    public long? EscalationStepId { get; set; }
 }
 
 /// <summary>An on-call schedule. <see cref="Definition"/> is the JSON of its layers: a schedule is edited as a whole.</summary>

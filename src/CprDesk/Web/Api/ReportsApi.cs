@@ -13,7 +13,7 @@ public sealed record ReportListItem(string Ticket, string State, string? Resolut
     string? Assignee, IReadOnlyList<DeadlineView> Deadlines);
 public sealed record ReportResponse(string Ticket, string State, string? Resolution, string? Category, string? RevocationReason, string? CrlReason,
     DateTime ReceivedAt, ReporterView Reporter, string? Assignee, IReadOnlyList<DeadlineView> Deadlines, IReadOnlyList<MessageView> Messages,
-    IReadOnlyList<ApiEvent> Events);
+    IReadOnlyList<ApiEvent> Events, IReadOnlyList<NotificationView> Notifications);
 public sealed record ReporterView(string Email, string? Name);
 public sealed record ApiEvent(DateTime At, string Actor, string Type, JsonElement Detail, string Hash);
 
@@ -143,7 +143,8 @@ public static class ReportsApi
         d.Report.Ticket, d.Report.State.ToString(), d.Report.Resolution?.ToString(), d.Report.Category, d.Report.RevocationReason, d.Report.CrlReason,
         d.Report.ReceivedAt, new ReporterView(d.Report.ReporterEmail, d.Report.ReporterName), d.Report.Assignee?.Username,
         d.Summary.Deadlines, d.Messages,
-        d.Events.Select(e => new ApiEvent(e.At, e.Actor, e.Type, JsonDocument.Parse(e.Detail).RootElement.Clone(), e.Hash)).ToList());
+        d.Events.Select(e => new ApiEvent(e.At, e.Actor, e.Type, JsonDocument.Parse(e.Detail).RootElement.Clone(), e.Hash)).ToList(),
+        d.Notifications);
 
     public static string StatusUrl(HttpContext ctx, CprDeskOptions options, string token)
     {
