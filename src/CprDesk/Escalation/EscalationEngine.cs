@@ -63,6 +63,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 await SettleAsync(id.Value, now);
                 settled++;
             }
+            await GapWarnings.DailyAsync(database, time, onCall, outbox);
             LastCycleAt = now;
             return settled;
         }

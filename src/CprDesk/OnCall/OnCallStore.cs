@@ -18,7 +18,7 @@ public sealed record StoredAbsence(long Id, string User, DateTime From, DateTime
 /// <summary>Everything the calculator needs, read at one moment.</summary>
 public sealed record OnCallState(IReadOnlyList<Schedule> Schedules, IReadOnlyList<Override> Overrides, IReadOnlyList<Absence> Absences);
 
-public sealed class OnCallStore(Database database, TimeProvider time)
+public sealed class OnCallStore(Database database, TimeProvider time, Notifications.Outbox? outbox = null)
 {
     /// <summary>How far ahead an absence is checked for the gaps it would open.</summary>
     public static readonly TimeSpan AbsenceCheckWindow = OnCallCalculator.DefaultGapWindow;
@@ -114,6 +114,8 @@ public sealed class OnCallStore(Database database, TimeProvider time)
                 id = row.Id, user = username, from = f, to = t, reason = why,
                 gapsCreated = newGaps.Select(g => new { schedule = g.Schedule, from = g.From, to = g.To }),
             });
+            // A confirmed absence that leaves nobody on call is the admins' business at once.
+            if (outbox is not null) await GapWarnings.WarnAdminsAsync(s, outbox, newGaps, $"absence of {username} recorded by {actor}");
             return (new StoredAbsence(row.Id, row.Username, f, t, why, actor), newGaps);
         });
     }

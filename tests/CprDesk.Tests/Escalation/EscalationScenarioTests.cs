@@ -20,7 +20,7 @@ public sealed class EscalationScenarioTests : IAsyncLifetime, IDisposable
     {
         await _desk.InitializeAsync();
         _desk.Time.SetUtcNow(Saturday.AddDays(-1));
-        _onCall = new OnCallStore(_desk.Database, _desk.Time);
+        _onCall = new OnCallStore(_desk.Database, _desk.Time, _desk.Outbox);
         await using (var db = _desk.Database.Open())
         {
             foreach (var (name, role) in new[] { ("alice", StaffRole.Staff), ("bob", StaffRole.Staff), ("dave", StaffRole.Staff), ("carol", StaffRole.Admin), ("audrey", StaffRole.Auditor) })
@@ -169,5 +169,30 @@ public sealed class EscalationScenarioTests : IAsyncLifetime, IDisposable
         // The admins' ownership step fell due while the engine was "down"; it fires late rather than never.
         Assert.Single(fired, e => e.Detail.Contains("\"kind\":\"ownership\",\"step\":2"));
         Assert.Equal(3, fired.Count(e => e.At == Saturday.UtcDateTime.AddHours(12) && e.Detail.Contains("\"kind\":\"deadline\"")));
+    }
+
+    [Fact]
+    public async Task Admins_hear_of_a_gap_when_an_absence_creates_one_and_daily_while_it_is_within_a_week()
+    {
+        await _onCall.PutScheduleAsync("user:carol", "solo", new ScheduleBody(
+            [new LayerSpec("all", 0, ["bob"], new ShiftSpec(1, null), "09:00", "Europe/Warsaw", "2026-03-01", null)], null));
+        var from = _desk.Now.AddDays(2);
+        await _onCall.AddAbsenceAsync("user:carol", "bob", from, from.AddDays(1), "leave", confirm: true);
+        await using (var db = _desk.Database.Open())
+        {
+            var mail = await db.Outbox.Where(o => o.Subject == "On-call coverage gap").Select(o => o.Recipient).ToListAsync();
+            Assert.Equal(["carol@ca.example"], mail);
+        }
+
+        var engine = NewEngine();
+        await engine.RunOnceAsync();
+        await engine.RunOnceAsync(); // same day: no second reminder
+        _desk.Time.Advance(TimeSpan.FromDays(1));
+        await engine.RunOnceAsync();
+        await using var db2 = _desk.Database.Open();
+        var warnings = await db2.AuditEvents.Where(e => e.Type == GapWarnings.EventType).OrderBy(e => e.Seq).ToListAsync();
+        Assert.Equal(3, warnings.Count); // the absence, then one daily reminder on each of two days
+        Assert.Equal(2, warnings.Count(w => w.Detail.Contains("\"why\":\"daily\"")));
+        Assert.Equal(3, await db2.Outbox.CountAsync(o => o.Subject == "On-call coverage gap"));
     }
 }
