@@ -40,7 +40,8 @@ public sealed class Accounts(Database database, TimeProvider time)
     }
 
     /// <summary>Creates an account with a one-time password (returned once, must be changed at first sign-in).</summary>
-    public Task<(StaffUser User, string Password)> CreateAsync(string actor, string username, StaffRole role, string? email, string? displayName) =>
+    public Task<(StaffUser User, string Password)> CreateAsync(string actor, string username, StaffRole role, string? email, string? displayName,
+        string? webhookUrl = null) =>
         database.WriteAsync(time, async s =>
         {
             username = username.Trim();
@@ -49,15 +50,17 @@ public sealed class Accounts(Database database, TimeProvider time)
             if (await s.Db.Users.AnyAsync(u => u.Username == username))
                 throw DeskException.Conflict($"A user named '{username}' already exists.");
             if (email is not null) email = ReportDesk.RequireEmail("email", email);
+            if (webhookUrl is not null && !Notifications.WebhookTransport.IsValidUrl(webhookUrl))
+                throw DeskException.Invalid("webhook", "The webhook must be an http(s) URL.");
             var password = NewPassword();
             var user = new StaffUser
             {
-                Username = username, Role = role, Email = email, DisplayName = displayName, CreatedAt = s.Now,
+                Username = username, Role = role, Email = email, DisplayName = displayName, CreatedAt = s.Now, WebhookUrl = webhookUrl,
                 MustChangePassword = true,
             };
             user.PasswordHash = Hasher.HashPassword(user, password);
             s.Db.Users.Add(user);
-            await s.AuditAsync(actor, "user.created", null, new { username, role = role.ToString(), email });
+            await s.AuditAsync(actor, "user.created", null, new { username, role = role.ToString(), email, webhook = webhookUrl is not null });
             return (user, password);
         });
 

@@ -74,12 +74,13 @@ public static class CliApp
         var role = new Option<string>("--role") { Description = "admin, staff or auditor", DefaultValueFactory = _ => "staff" };
         var email = new Option<string?>("--email");
         var name = new Option<string?>("--name") { Description = "Display name" };
-        var add = new Command("add", "Add an account; prints its one-time password.") { username, role, email, name };
+        var webhook = new Option<string?>("--webhook") { Description = "A personal webhook URL for escalation notifications" };
+        var add = new Command("add", "Add an account; prints its one-time password.") { username, role, email, name, webhook };
         add.SetAction((pr, ct) => Guard(async () =>
         {
             if (!Accounts.TryParseRole(pr.GetValue(role), out var r)) throw DeskException.Invalid("role", "--role must be admin, staff or auditor.");
             var accounts = await AccountsAsync(pr.GetValue(data), ct);
-            var (u, password) = await accounts.CreateAsync(CliActor, pr.GetValue(username)!, r, pr.GetValue(email), pr.GetValue(name));
+            var (u, password) = await accounts.CreateAsync(CliActor, pr.GetValue(username)!, r, pr.GetValue(email), pr.GetValue(name), pr.GetValue(webhook));
             Console.WriteLine($"Created {u.Role.ToString().ToLowerInvariant()} '{u.Username}'. One-time password (shown once, must be changed at first sign-in):");
             Console.WriteLine(password);
             return ExitCodes.Ok;

@@ -142,9 +142,12 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
 
             var people = await ResolveAsync(s.Db, state, audience, now);
-            var reachable = people.Where(p => !string.IsNullOrWhiteSpace(p.Email)).ToList();
-            var unreachable = people.Where(p => string.IsNullOrWhiteSpace(p.Email)).Select(p => p.Username).ToList();
-            if (reachable.Count == 0)
+            var reachable = people.Where(p => !string.IsNullOrWhiteSpace(p.Email) || !string.IsNullOrWhiteSpace(p.WebhookUrl)).ToList();
+            var unreachable = people.Except(reachable).Select(p => p.Username).ToList();
+            var teamHooks = audience.Contains("team")
+                ? await s.Db.Schedules.AsNoTracking().Where(x => x.TeamWebhook != null).Select(x => x.TeamWebhook!).Distinct().ToListAsync()
+                : [];
+            if (reachable.Count == 0 && teamHooks.Count == 0)
             {
                 // Nobody to tell: do not wait out the next step's delay.
                 step.Status = "fell-through";
@@ -173,13 +176,26 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
 
                 You receive this as {string.Join(", ", audience)} under the escalation policy.
                 """;
+            // One body serves Slack/Mattermost ("text") and generic receivers (the named fields); see docs/operators.md.
+            var hook = new
+            {
+                text = subject, ticket = report.Ticket, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
+                step = $"{step.Kind} step {step.StepIndex}", audience, state = report.State.ToString(),
+            };
             foreach (var p in reachable)
-                await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, p.Email!, p.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id);
+            {
+                if (!string.IsNullOrWhiteSpace(p.Email))
+                    await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, p.Email, p.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id);
+                if (!string.IsNullOrWhiteSpace(p.WebhookUrl))
+                    await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, p.WebhookUrl, subject, hook, "system", step.Id);
+            }
+            foreach (var url in teamHooks)
+                await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, url, subject, hook, "system", step.Id);
             step.Status = "fired";
             step.FiredAt = now;
             await s.AuditAsync("system", "escalation.fired", report.Ticket, new
             {
-                what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), unreachable,
+                what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), teamChannels = teamHooks.Count, unreachable,
             });
 
             // A repeating step comes back until the clock is met or due.

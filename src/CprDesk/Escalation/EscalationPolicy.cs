@@ -11,8 +11,9 @@ public sealed record DeadlineStep(TimeSpan Before, bool AtMiss, IReadOnlyList<st
 
 public sealed class EscalationPolicy
 {
-    /// <summary>Who a step may name: the on-call primary and secondary of every schedule, all admins, all staff.</summary>
-    public static readonly string[] Audiences = ["primary", "secondary", "admins", "everyone"];
+    /// <summary>Who a step may name: the on-call primary and secondary of every schedule, the schedules' team
+    /// channels (webhooks), all admins, all staff.</summary>
+    public static readonly string[] Audiences = ["primary", "secondary", "team", "admins", "everyone"];
 
     public required IReadOnlyList<OwnershipStep> Ownership { get; init; }
     public required IReadOnlyList<DeadlineStep> Deadline { get; init; }

@@ -24,6 +24,25 @@ public sealed class Outbox(MailSettings settings)
     /// <summary>A token in our loop header, so mail we sent and that comes back is recognised.</summary>
     public string LoopToken => $"cprdesk@{Domain}";
 
+    /// <summary>Queues a webhook POST (JSON body) in the caller's transaction.</summary>
+    public async Task<OutboxMessage> QueueWebhookAsync(WriteScope s, long? reportId, string? ticket, string url, string summary, object body,
+        string actor, long? escalationStepId)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, Compliance.AuditJson.Options);
+        var sha = await BlobStore.PutAsync(s.Db, json);
+        var row = new OutboxMessage
+        {
+            ReportId = reportId, Kind = Notification, Channel = "webhook", MessageId = $"webhook.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{Domain}",
+            MailFrom = "", Recipient = url, Subject = HeaderText(summary), RawSha256 = sha, Status = "queued", NextAttemptAt = s.Now, CreatedAt = s.Now,
+            EscalationStepId = escalationStepId,
+        };
+        s.Db.Outbox.Add(row);
+        await s.Db.SaveChangesAsync();
+        s.AfterCommit(() => Queued?.Invoke());
+        await s.AuditAsync(actor, "webhook.queued", ticket, new { outboxId = row.Id, url, summary = row.Subject });
+        return row;
+    }
+
     private static string HeaderText(string s) => new string(s.Select(c => char.IsControl(c) ? ' ' : c).ToArray()).Trim();
 
     /// <summary>Queues one message to one recipient in the caller's transaction.</summary>

@@ -15,8 +15,12 @@ public sealed class OutboxService : BackgroundService
     private readonly ReportDesk desk;
     private readonly ILogger<OutboxService> log;
 
-    public OutboxService(Database database, TimeProvider time, IMailTransport transport, ReportDesk desk, Outbox outbox, ILogger<OutboxService> log)
+    private readonly WebhookTransport? webhooks;
+
+    public OutboxService(Database database, TimeProvider time, IMailTransport transport, ReportDesk desk, Outbox outbox, ILogger<OutboxService> log,
+        WebhookTransport? webhooks = null)
     {
+        this.webhooks = webhooks;
         this.database = database;
         this.time = time;
         this.transport = transport;
@@ -96,7 +100,9 @@ public sealed class OutboxService : BackgroundService
         DeliveryResult result;
         try
         {
-            result = await transport.DeliverAsync(row.MailFrom, row.Recipient, raw, ct);
+            result = row.Channel == "webhook"
+                ? webhooks is null ? new DeliveryResult(false, false, "no webhook transport configured") : await webhooks.DeliverAsync(row.Recipient, raw, ct)
+                : await transport.DeliverAsync(row.MailFrom, row.Recipient, raw, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -114,7 +120,7 @@ public sealed class OutboxService : BackgroundService
                 o.Status = "sent";
                 o.SentAt = s.Now;
                 o.NextAttemptAt = null;
-                await s.AuditAsync("system", "mail.sent", ticket, new { outboxId = o.Id, o.Kind, to = o.Recipient, reply = o.LastReply, via = transport.Name });
+                await s.AuditAsync("system", "mail.sent", ticket, new { outboxId = o.Id, o.Kind, o.Channel, to = o.Recipient, reply = o.LastReply, via = o.Channel == "webhook" ? "webhook" : transport.Name });
             }
             else if (result.Permanent || o.Attempts > Backoff.Length)
             {

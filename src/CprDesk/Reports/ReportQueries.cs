@@ -88,7 +88,7 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
                    from d in ds.DefaultIfEmpty()
                    where o.ReportId == r.Id
                    orderby o.Id
-                   select new NotificationView(o.CreatedAt, st.Kind + " step " + st.StepIndex, d == null ? null : d.Name, "email", o.Recipient, o.Status, o.SentAt))
+                   select new NotificationView(o.CreatedAt, st.Kind + " step " + st.StepIndex, d == null ? null : d.Name, o.Channel, o.Recipient, o.Status, o.SentAt))
                 .ToListAsync());
     }
 

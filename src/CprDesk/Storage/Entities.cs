@@ -160,6 +160,8 @@ public sealed class StaffUser
     public string Username { get; set; } = "";
     public string? DisplayName { get; set; }
     public string? Email { get; set; }
+    /// <summary>A personal webhook (e.g. a chat app's incoming webhook) for escalation notifications.</summary>
+    public string? WebhookUrl { get; set; }
     public StaffRole Role { get; set; }
     public string PasswordHash { get; set; } = "";
     public bool MustChangePassword { get; set; }
@@ -212,6 +214,8 @@ public sealed class OutboxMessage
     public DateTime CreatedAt { get; set; }
     /// <summary>For a notification: the escalation step that sent it.</summary>
     public long? EscalationStepId { get; set; }
+    /// <summary>email (Recipient is an address) or webhook (Recipient is a URL; the raw bytes are the JSON body).</summary>
+    public string Channel { get; set; } = "email";
 }
 
 /// <summary>An on-call schedule. <see cref="Definition"/> is the JSON of its layers: a schedule is edited as a whole.</summary>

@@ -59,6 +59,7 @@ public static class AppHost
         s.AddSingleton<IMailTransport>(_ => string.IsNullOrWhiteSpace(mail.Relay.Host)
             ? new FileTransport(Path.Combine(Path.GetFullPath(options.DataDirectory), "outbox"))
             : new SmtpRelayTransport(mail.Relay, mail.Listener.HostName));
+        s.AddSingleton(new WebhookTransport(new HttpClient { Timeout = TimeSpan.FromSeconds(15) }));
         s.AddSingleton<OutboxService>();
         s.AddHostedService(sp => sp.GetRequiredService<OutboxService>());
         s.AddSingleton<SmtpIntakeStore>();
