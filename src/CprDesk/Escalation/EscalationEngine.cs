@@ -16,6 +16,9 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
     public const string Ownership = "ownership";
     public const string Deadline = "deadline";
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+
+    /// <summary>A step settled later than this after its due time means the engine was down or behind.</summary>
+    public static readonly TimeSpan OverdueAfter = TimeSpan.FromMinutes(1);
     private readonly SemaphoreSlim _running = new(1, 1);
 
     private readonly DateTime _createdAt = time.GetUtcNow().UtcDateTime;
@@ -52,17 +55,20 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             var now = time.GetUtcNow().UtcDateTime;
             await PlanAsync();
             var settled = 0;
+            var late = new List<(long Id, TimeSpan By)>();
             // One step per transaction, earliest first; a fall-through makes the next step due now, so loop until none is due.
             while (settled < 10_000)
             {
-                long? id;
+                (long Id, DateTime DueAt)? next;
                 await using (var db = database.Open())
-                    id = await db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
-                        .Select(x => (long?)x.Id).FirstOrDefaultAsync(ct);
-                if (id is null) break;
-                await SettleAsync(id.Value, now);
+                    next = await db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
+                        .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).FirstOrDefaultAsync(ct);
+                if (next is not { Id: > 0 } due) break;
+                if (now - due.DueAt > OverdueAfter) late.Add((due.Id, now - due.DueAt));
+                await SettleAsync(due.Id, now);
                 settled++;
             }
+            if (late.Count > 0) await WarnOverdueAsync(late);
             await GapWarnings.DailyAsync(database, time, onCall, outbox);
             LastCycleAt = now;
             return settled;
@@ -208,6 +214,21 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             return true;
         });
     }
+
+    /// <summary>Tells the admins that steps fired late: paging that should have happened did not happen on time.</summary>
+    private Task WarnOverdueAsync(List<(long Id, TimeSpan By)> late) => database.WriteAsync(time, async s =>
+    {
+        var worst = late.Max(l => l.By);
+        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
+        var text = $"""
+            The escalation engine settled {late.Count} step(s) more than {OverdueAfter.TotalMinutes:0} minute(s) late, the worst by
+            {worst.TotalMinutes:0} minutes. CprDesk was down or behind; check /healthz and the server's log.
+            """;
+        foreach (var a in admins)
+            await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, "Escalation steps fired late", text, null, [], autoSubmitted: true, "system");
+        await s.AuditAsync("system", "escalation.overdue", null, new { steps = late.Select(l => l.Id), worstMinutes = Math.Round(worst.TotalMinutes), told = admins.Select(a => a.Username) });
+        return true;
+    });
 
     private static async Task<List<StaffUser>> ResolveAsync(CprDeskDb db, OnCallState state, IReadOnlyList<string> audience, DateTime now)
     {

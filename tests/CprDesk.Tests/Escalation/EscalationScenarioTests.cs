@@ -166,6 +166,12 @@ public sealed class EscalationScenarioTests : IAsyncLifetime, IDisposable
         var fired = await EventsAsync(ticket, "escalation.fired");
         var keys = fired.Select(e => (e.At, e.Detail)).ToList();
         Assert.Equal(keys.Count, keys.Distinct().Count());
+        // The admins were told that steps fired late.
+        await using (var db = _desk.Database.Open())
+        {
+            Assert.Single(await db.AuditEvents.Where(e => e.Type == "escalation.overdue").ToListAsync());
+            Assert.Contains("carol@ca.example", await db.Outbox.Where(o => o.Subject == "Escalation steps fired late").Select(o => o.Recipient).ToListAsync());
+        }
         // The admins' ownership step fell due while the engine was "down"; it fires late rather than never.
         Assert.Single(fired, e => e.Detail.Contains("\"kind\":\"ownership\",\"step\":2"));
         Assert.Equal(3, fired.Count(e => e.At == Saturday.UtcDateTime.AddHours(12) && e.Detail.Contains("\"kind\":\"deadline\"")));
