@@ -1,7 +1,6 @@
 // One escalation engine: plans steps as rows with due times (ownership from receipt, deadline steps against each
 // open clock), then fires what is due. Taking a report stops ownership steps only; a clock's steps stop only when
 // the action that meets it happens (or a person waives it). A step with nobody to notify falls through at once.
-using System.Globalization;
 using CprDesk.Deadlines;
 using CprDesk.Notifications;
 using CprDesk.OnCall;
@@ -29,33 +28,44 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
     /// <summary>The last cycle, or the engine's start while the first cycle is still running.</summary>
     public DateTime Heartbeat => LastCycleAt ?? _createdAt;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly SemaphoreSlim _wake = new(0);
+
+    /// <summary>Asks for a cycle now (a report was just created): the first page goes out in milliseconds, not at the next tick.</summary>
+    public void Wake()
     {
-        using var timer = new PeriodicTimer(Interval, time);
-        do
-        {
-            try { await RunOnceAsync(stoppingToken); }
-            catch (Exception ex) when (ex is not OperationCanceledException) { log.LogError(ex, "Escalation cycle failed; it runs again"); }
-        }
-        while (await WaitAsync(timer, stoppingToken));
+        if (_wake.CurrentCount == 0) _wake.Release();
     }
 
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try { return await timer.WaitForNextTickAsync(ct); }
-        catch (OperationCanceledException) { return false; }
+        var full = true;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try { await RunOnceAsync(stoppingToken, full); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { log.LogError(ex, "Escalation cycle failed; it runs again"); }
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var woken = _wake.WaitAsync(cts.Token);
+            var tick = Task.Delay(Interval, time, cts.Token);
+            full = await Task.WhenAny(woken, tick) == tick;
+            await cts.CancelAsync();
+            try { await Task.WhenAll(woken, tick); }
+            catch (OperationCanceledException) { }
+        }
     }
 
     /// <summary>Plans new steps and fires every step due at the current time. Returns how many steps it settled.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken ct = default)
+    /// <param name="fullPlan">False plans only reports and clocks created since the last cycle (a wake-up after a new
+    /// report); the timer's cycles re-check everything, which also catches due times changed by reclassification.</param>
+    public async Task<int> RunOnceAsync(CancellationToken ct = default, bool fullPlan = true)
     {
         await _running.WaitAsync(ct);
         try
         {
             var now = time.GetUtcNow().UtcDateTime;
-            await PlanAsync();
+            await PlanAsync(fullPlan);
             var settled = 0;
             var late = new List<(long Id, TimeSpan By)>();
+            OnCallState? state = null; // loaded once per cycle, not once per step
             // One step per transaction, earliest first; a fall-through makes the next step due now, so loop until none is due.
             while (settled < 10_000)
             {
@@ -65,7 +75,8 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                         .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).FirstOrDefaultAsync(ct);
                 if (next is not { Id: > 0 } due) break;
                 if (now - due.DueAt > OverdueAfter) late.Add((due.Id, now - due.DueAt));
-                await SettleAsync(due.Id, now);
+                state ??= await onCall.LoadAsync();
+                await SettleAsync(due.Id, now, state);
                 settled++;
             }
             if (late.Count > 0) await WarnOverdueAsync(late);
@@ -79,10 +90,16 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
         }
     }
 
-    private Task PlanAsync() => database.WriteAsync(time, async s =>
+    private long _plannedReportsUpTo, _plannedDeadlinesUpTo;
+
+    private Task PlanAsync(bool full) => database.WriteAsync(time, async s =>
     {
+        var reportsFrom = full ? 0 : _plannedReportsUpTo;
+        var deadlinesFrom = full ? 0 : _plannedDeadlinesUpTo;
+        var maxReport = await s.Db.Reports.MaxAsync(r => (long?)r.Id) ?? 0;
+        var maxDeadline = await s.Db.Deadlines.MaxAsync(d => (long?)d.Id) ?? 0;
         // Ownership: reports nobody has taken yet.
-        var untaken = await s.Db.Reports.Where(r => r.AssigneeId == null && r.State != ReportState.Closed)
+        var untaken = await s.Db.Reports.Where(r => r.Id > reportsFrom && r.AssigneeId == null && r.State != ReportState.Closed)
             .Where(r => !s.Db.EscalationSteps.Any(x => x.ReportId == r.Id && x.Kind == Ownership))
             .Select(r => new { r.Id, r.ReceivedAt }).ToListAsync();
         foreach (var r in untaken)
@@ -92,33 +109,31 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                     ReportId = r.Id, Kind = Ownership, StepIndex = i, DueAt = r.ReceivedAt + policy.Ownership[i].After, Status = "pending", CreatedAt = s.Now,
                 });
 
-        // Deadline steps for every open clock, whatever the report's state (no state pauses a clock). A clock whose due
-        // time changed (reclassification) gets a new plan; the old plan's pending steps are cancelled.
-        var open = await s.Db.Deadlines.Where(d => d.MetAt == null && d.WaivedAt == null).Select(d => new { d.Id, d.ReportId, d.DueAt }).ToListAsync();
-        var ids = open.Select(d => d.Id).ToList();
-        var existing = await s.Db.EscalationSteps.Where(x => x.Kind == Deadline && x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync();
-        foreach (var d in open)
-        {
-            var plan = Iso(d.DueAt);
-            var mine = existing.Where(x => x.DeadlineId == d.Id).ToList();
-            foreach (var stale in mine.Where(x => x.Status == "pending" && x.Detail != plan)) stale.Status = "cancelled";
-            if (mine.Any(x => x.Detail == plan)) continue;
+        // Deadline steps for every open clock, whatever the report's state (no state pauses a clock). Only clocks
+        // without a plan for their current due time are touched, so a cycle's cost does not grow with the backlog;
+        // a clock whose due time changed (reclassification) gets a new plan and the old plan's pending steps stop.
+        var unplanned = await s.Db.Deadlines.Where(d => d.Id > deadlinesFrom && d.MetAt == null && d.WaivedAt == null)
+            .Where(d => !s.Db.EscalationSteps.Any(x => x.DeadlineId == d.Id && x.PlanDueAt == d.DueAt))
+            .Select(d => new { d.Id, d.ReportId, d.DueAt }).Take(5000).ToListAsync();
+        var ids = unplanned.Select(d => d.Id).ToList();
+        var stale = await s.Db.EscalationSteps.Where(x => x.Status == "pending" && x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync();
+        foreach (var x in stale) x.Status = "cancelled";
+        foreach (var d in unplanned)
             for (var i = 0; i < policy.Deadline.Count; i++)
             {
                 var step = policy.Deadline[i];
                 s.Db.EscalationSteps.Add(new EscalationStepRow
                 {
                     ReportId = d.ReportId, DeadlineId = d.Id, Kind = Deadline, StepIndex = i, DueAt = step.AtMiss ? d.DueAt : d.DueAt - step.Before,
-                    Status = "pending", Detail = plan, CreatedAt = s.Now,
+                    Status = "pending", PlanDueAt = d.DueAt, CreatedAt = s.Now,
                 });
             }
-        }
+        s.AfterCommit(() => (_plannedReportsUpTo, _plannedDeadlinesUpTo) = (maxReport, maxDeadline));
         return true;
     });
 
-    private async Task SettleAsync(long stepId, DateTime now)
+    private async Task SettleAsync(long stepId, DateTime now, OnCallState state)
     {
-        var state = await onCall.LoadAsync();
         await database.WriteAsync(time, async s =>
         {
             var step = await s.Db.EscalationSteps.FirstAsync(x => x.Id == stepId);
@@ -135,7 +150,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             // Ownership steps end when someone takes the report; deadline steps only when their clock is met or waived.
             var stopped = step.Kind == Ownership
                 ? report.AssigneeId is not null || report.State == ReportState.Closed ? "taken" : null
-                : clock is null ? "clock-gone" : clock.MetAt is not null ? "met" : clock.WaivedAt is not null ? "waived" : step.Detail != Iso(clock.DueAt) ? "replanned" : null;
+                : clock is null ? "clock-gone" : clock.MetAt is not null ? "met" : clock.WaivedAt is not null ? "waived" : step.PlanDueAt != clock.DueAt ? "replanned" : null;
             if (stopped is not null)
             {
                 step.Status = "cancelled";
@@ -209,7 +224,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 s.Db.EscalationSteps.Add(new EscalationStepRow
                 {
                     ReportId = step.ReportId, DeadlineId = step.DeadlineId, Kind = step.Kind, StepIndex = step.StepIndex, DueAt = now + every,
-                    Status = "pending", Detail = step.Detail, CreatedAt = s.Now,
+                    Status = "pending", PlanDueAt = step.PlanDueAt, CreatedAt = s.Now,
                 });
             return true;
         });
@@ -241,6 +256,4 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             || (audience.Contains("admins") && u.Role == StaffRole.Admin)
             || (audience.Contains("everyone") && u.Role != StaffRole.Auditor)).OrderBy(u => u.Username).ToList();
     }
-
-    private static string Iso(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 }

@@ -266,5 +266,7 @@ public sealed class EscalationStepRow
     public string Status { get; set; } = "pending";
     public DateTime? FiredAt { get; set; }
     public string? Detail { get; set; }
+    /// <summary>For a deadline step: the clock's due time this plan was made for (a reclassification re-plans).</summary>
+    public DateTime? PlanDueAt { get; set; }
     public DateTime CreatedAt { get; set; }
 }

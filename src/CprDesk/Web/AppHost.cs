@@ -123,6 +123,9 @@ public static class AppHost
             var (user, password) = await accounts.CreateAsync("system", "admin", StaffRole.Admin, null, "First administrator");
             admin = (user.Username, password);
         }
+        // A new report wakes the escalation engine, so its first page does not wait for the next cycle.
+        var engine = services.GetRequiredService<Escalation.EscalationEngine>();
+        services.GetRequiredService<IntakePipeline>().Processed += r => { if (r.NewReport) engine.Wake(); };
         await services.GetRequiredService<IntakePipeline>().ProcessPendingAsync(ct);
         return admin;
     }

@@ -201,4 +201,21 @@ public sealed class EscalationScenarioTests : IAsyncLifetime, IDisposable
         Assert.Equal(2, warnings.Count(w => w.Detail.Contains("\"why\":\"daily\"")));
         Assert.Equal(3, await db2.Outbox.CountAsync(o => o.Subject == "On-call coverage gap"));
     }
+
+    [Fact]
+    public async Task When_a_Subscriber_becomes_known_the_placeholder_clocks_steps_stop_and_the_Subscribers_clock_gets_its_own()
+    {
+        var engine = NewEngine();
+        _desk.Time.SetUtcNow(Saturday);
+        var ticket = await _desk.SubmitAsync();
+        await engine.RunOnceAsync(); // plans steps for the "no Subscriber known yet" clock
+        _desk.Time.Advance(TimeSpan.FromHours(1));
+        await _desk.Reports.AddSubscriberAsync(ticket, "user:bob", "owner@example.net", null); // deletes that clock row
+        await engine.RunOnceAsync();
+        _desk.Time.SetUtcNow(Saturday.AddHours(12));
+        await engine.RunOnceAsync();
+        var fired = await EventsAsync(ticket, "escalation.fired");
+        Assert.Contains(fired, e => e.Detail.Contains("\"recipient\":\"owner@example.net\""));
+        Assert.Contains(await EventsAsync(ticket, "escalation.stopped"), e => e.Detail.Contains("clock-gone"));
+    }
 }
