@@ -126,27 +126,5 @@ public static class OnCallApi
             ? dto.UtcDateTime
             : throw DeskException.Invalid(field, $"{field} must be an ISO-8601 instant, e.g. 2026-11-24T12:00:00Z.");
 
-    private static async Task<T?> ReadAsync<T>(HttpContext ctx) where T : class
-    {
-        const int max = 256 * 1024;
-        if (ctx.Request.ContentLength > max) throw DeskException.Invalid("body", "The body may be at most 256 KB.");
-        using var ms = new MemoryStream();
-        var chunk = new byte[16384];
-        int n;
-        while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0)
-        {
-            if (ms.Length + n > max) throw DeskException.Invalid("body", "The body may be at most 256 KB.");
-            ms.Write(chunk, 0, n);
-        }
-        if (ms.Length == 0) return null;
-        try
-        {
-            return JsonSerializer.Deserialize<T>(ms.ToArray(), ScheduleDefinition.Json);
-        }
-        catch (JsonException ex)
-        {
-            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            throw DeskException.Invalid(field, $"Invalid JSON at '{field}': {ex.Message.Split('\n')[0]}");
-        }
-    }
+    private static Task<T?> ReadAsync<T>(HttpContext ctx) where T : class => JsonBody.ReadAsync<T>(ctx, 256 * 1024, ScheduleDefinition.Json);
 }

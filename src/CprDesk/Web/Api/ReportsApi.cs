@@ -113,29 +113,8 @@ public static class ReportsApi
           .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
     }
 
-    private static async Task<ActionBody> ReadActionAsync(HttpContext ctx)
-    {
-        const int max = 1024 * 1024;
-        if (ctx.Request.ContentLength > max) throw DeskException.Invalid("body", "An action body may be at most 1 MB.");
-        using var ms = new MemoryStream();
-        var chunk = new byte[16384];
-        int n;
-        while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0)
-        {
-            if (ms.Length + n > max) throw DeskException.Invalid("body", "An action body may be at most 1 MB.");
-            ms.Write(chunk, 0, n);
-        }
-        if (ms.Length == 0) return new ActionBody();
-        try
-        {
-            return JsonSerializer.Deserialize<ActionBody>(ms.ToArray(), JsonOpts) ?? new ActionBody();
-        }
-        catch (JsonException ex)
-        {
-            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            throw DeskException.Invalid(field, $"Invalid JSON at '{field}': {ex.Message.Split('\n')[0]}");
-        }
-    }
+    private static async Task<ActionBody> ReadActionAsync(HttpContext ctx) =>
+        await JsonBody.ReadAsync<ActionBody>(ctx, 1024 * 1024, JsonOpts) ?? new ActionBody();
 
     private static readonly JsonSerializerOptions JsonOpts = new(JsonSerializerDefaults.Web);
 
