@@ -4,7 +4,10 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace CprDesk.Storage;
 
-public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(options)
+/// <remarks>Capability folders add their own tables without editing this file: a <c>partial</c> part of this class
+/// for DbSets, and an <see cref="IEntityTypeConfiguration{TEntity}"/> next to the entity for table and keys.
+/// Column names are snake_case for every entity.</remarks>
+public sealed partial class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(options)
 {
     public DbSet<Report> Reports => Set<Report>();
     public DbSet<InboundMessage> Messages => Set<InboundMessage>();
@@ -72,6 +75,7 @@ public sealed class CprDeskDb(DbContextOptions<CprDeskDb> options) : DbContext(o
         b.Entity<OnCallOverrideRow>().ToTable("oncall_overrides");
         b.Entity<OnCallOverrideRow>().HasOne<OnCallScheduleRow>().WithMany().HasForeignKey(o => o.ScheduleId);
         b.Entity<AbsenceRow>().ToTable("absences");
+        b.ApplyConfigurationsFromAssembly(typeof(CprDeskDb).Assembly);
 
         foreach (var entity in b.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())
