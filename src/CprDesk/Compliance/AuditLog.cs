@@ -25,21 +25,28 @@ public sealed class AuditAppender
 
     public AuditEvent Append(DateTime now, string actor, string type, string? ticket, object detail)
     {
+        var e = NextEvent(_seq, _head, now, actor, type, ticket, detail as string ?? JsonSerializer.Serialize(detail, AuditJson.Options));
+        _db.AuditEvents.Add(e);
+        _seq = e.Seq;
+        _head = e.Hash;
+        return e;
+    }
+
+    /// <summary>The event that follows <paramref name="seq"/>/<paramref name="head"/>, hashed.</summary>
+    public static AuditEvent NextEvent(long seq, string head, DateTime now, string actor, string type, string? ticket, string detail)
+    {
         var e = new AuditEvent
         {
-            Seq = _seq + 1,
+            Seq = seq + 1,
             // Microsecond precision survives every provider (PostgreSQL keeps no ticks), so hashes stay verifiable.
             At = new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc),
             Actor = actor,
             Ticket = ticket,
             Type = type,
-            Detail = detail as string ?? JsonSerializer.Serialize(detail, AuditJson.Options),
-            PrevHash = _head,
+            Detail = detail,
+            PrevHash = head,
         };
         e.Hash = AuditLog.ComputeHash(e);
-        _db.AuditEvents.Add(e);
-        _seq = e.Seq;
-        _head = e.Hash;
         return e;
     }
 }

@@ -88,7 +88,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             }
             try
             {
-                var ids = await database.WriteAsync(time, async s =>
+                var ids = await database.WriteDirectAsync(time, async s =>
                 {
                     var list = new List<long>(batch.Count);
                     foreach (var (raw, _) in batch) list.Add(await StoreOneAsync(s, raw));
@@ -102,7 +102,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
                 log.LogWarning(ex, "A group commit of {Count} submissions failed; storing them one by one", batch.Count);
                 foreach (var (raw, done) in batch)
                 {
-                    try { done.TrySetResult(await database.WriteAsync(time, s => StoreOneAsync(s, raw))); }
+                    try { done.TrySetResult(await database.WriteDirectAsync(time, s => StoreOneAsync(s, raw))); }
                     catch (Exception one) { done.TrySetException(one); }
                 }
             }
@@ -125,25 +125,44 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             }
     }
 
-    private static async Task<long> StoreOneAsync(WriteScope s, RawSubmission raw)
+    private static async Task<long> StoreOneAsync(DirectWriteScope s, RawSubmission raw)
     {
-        var sha = await BlobStore.PutAsync(s.Db, raw.Body);
-        var message = new InboundMessage
-        {
-            Channel = raw.Channel, ReceivedAt = raw.ReceivedAt ?? s.Now, AcceptedAt = s.Now, RawSha256 = sha, RawSize = raw.Body.LongLength,
-            ContentType = raw.ContentType, PeerAddress = raw.PeerAddress, Status = "received",
-            EnvelopeFrom = raw.EnvelopeFrom, EnvelopeTo = raw.EnvelopeTo.Count == 0 ? null : string.Join(' ', raw.EnvelopeTo),
-            Helo = raw.Helo, Tls = raw.Tls,
-            Subject = raw.Channel switch { "web-form" => "Web form submission", "api" => "API submission", _ => null },
-        };
-        s.Db.Messages.Add(message);
-        await s.Db.SaveChangesAsync();
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw.Body));
+        // Content-addressed and immutable: the same bytes stored twice are one blob.
+        var blob = s.Command("INSERT INTO blobs (sha256, size, content) VALUES ($sha, $size, $content) ON CONFLICT (sha256) DO NOTHING");
+        blob.Parameters["$sha"].Value = sha;
+        blob.Parameters["$size"].Value = raw.Body.LongLength;
+        blob.Parameters["$content"].Value = raw.Body;
+        await blob.ExecuteNonQueryAsync();
+
+        var receivedAt = raw.ReceivedAt ?? s.Now;
+        var envelopeTo = raw.EnvelopeTo.Count == 0 ? null : string.Join(' ', raw.EnvelopeTo);
+        var insert = s.Command("""
+            INSERT INTO inbound_messages (channel, received_at, accepted_at, raw_sha256, raw_size, content_type, peer_address, status,
+                envelope_from, envelope_to, helo, tls, subject, flags)
+            VALUES ($channel, $received, $accepted, $sha, $size, $type, $peer, 'received', $from, $to, $helo, $tls, $subject, '')
+            RETURNING id
+            """);
+        insert.Parameters["$channel"].Value = raw.Channel;
+        insert.Parameters["$received"].Value = receivedAt;
+        insert.Parameters["$accepted"].Value = s.Now;
+        insert.Parameters["$sha"].Value = sha;
+        insert.Parameters["$size"].Value = raw.Body.LongLength;
+        insert.Parameters["$type"].Value = (object?)raw.ContentType ?? DBNull.Value;
+        insert.Parameters["$peer"].Value = (object?)raw.PeerAddress ?? DBNull.Value;
+        insert.Parameters["$from"].Value = (object?)raw.EnvelopeFrom ?? DBNull.Value;
+        insert.Parameters["$to"].Value = (object?)envelopeTo ?? DBNull.Value;
+        insert.Parameters["$helo"].Value = (object?)raw.Helo ?? DBNull.Value;
+        insert.Parameters["$tls"].Value = raw.Tls;
+        insert.Parameters["$subject"].Value = raw.Channel switch { "web-form" => "Web form submission", "api" => "API submission", _ => DBNull.Value };
+        var id = (long)(await insert.ExecuteScalarAsync())!;
+
         await s.AuditAsync($"channel:{raw.Channel}", "message.received", null, new
         {
-            messageId = message.Id, channel = raw.Channel, sha256 = sha, size = raw.Body.LongLength, peer = raw.PeerAddress,
-            receivedAt = message.ReceivedAt, envelopeFrom = raw.EnvelopeFrom, envelopeTo = message.EnvelopeTo, tls = raw.Tls,
+            messageId = id, channel = raw.Channel, sha256 = sha, size = raw.Body.LongLength, peer = raw.PeerAddress,
+            receivedAt, envelopeFrom = raw.EnvelopeFrom, envelopeTo, tls = raw.Tls,
         });
-        return message.Id;
+        return id;
     }
 
     /// <summary>Stores, then turns the message into a report. Bad web input is kept (flagged rejected) and reported
