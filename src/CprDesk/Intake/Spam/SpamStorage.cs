@@ -64,3 +64,12 @@ internal sealed class SpamReviewConfiguration : IEntityTypeConfiguration<SpamRev
         b.HasOne<InboundMessage>().WithMany().HasForeignKey(x => x.MessageId);
     }
 }
+
+/// <summary>A message's spam score as the report API and the staff page show it.</summary>
+public sealed record SpamView(string State, string Scorer, double? Score, double? Threshold, IReadOnlyList<string> Rules, string? Error, DateTime ScoredAt)
+{
+    public bool Suspected => Score is { } s && Threshold is { } t && s >= t;
+
+    public static SpamView? Of(MessageSpamScore? row) => row is null ? null
+        : new(row.State, row.Scorer, row.Score, row.Threshold, SpamReviewDesk.SplitRules(row.Rules), row.Error, row.ScoredAt);
+}
