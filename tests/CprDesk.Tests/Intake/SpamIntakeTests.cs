@@ -15,26 +15,27 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CprDesk.Tests.Intake;
 
-public sealed class SpamIntakeTests : IAsyncLifetime
+/// <summary>One spamd for the class: starting one takes seconds on a busy machine.</summary>
+public sealed class SharedSpamd : IAsyncLifetime
 {
-    private SpamdProcess _spamd = null!;
+    public SpamdProcess Spamd { get; private set; } = null!;
+    public async Task InitializeAsync() => Spamd = await SpamdProcess.StartAsync();
+    public async Task DisposeAsync() => await Spamd.DisposeAsync();
+}
+
+public sealed class SpamIntakeTests(SharedSpamd shared) : IAsyncLifetime, IClassFixture<SharedSpamd>
+{
     private TestHost _host = null!;
 
-    public async Task InitializeAsync()
+    internal static Task<TestHost> StartHostAsync(int spamdPort) => TestHost.StartAsync(extra: new Dictionary<string, string?>
     {
-        _spamd = await SpamdProcess.StartAsync();
-        _host = await TestHost.StartAsync(extra: new Dictionary<string, string?>
-        {
-            ["CprDesk:Spam:Spamd"] = $"127.0.0.1:{_spamd.Port}",
-            ["CprDesk:Spam:TimeoutMs"] = "30000",
-        });
-    }
+        ["CprDesk:Spam:Spamd"] = $"127.0.0.1:{spamdPort}",
+        ["CprDesk:Spam:TimeoutMs"] = "30000",
+    });
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _spamd.DisposeAsync();
-    }
+    public async Task InitializeAsync() => _host = await StartHostAsync(shared.Spamd.Port);
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     internal static byte[] Mail(string subject, string body, string from = "rita@example.org") => Encoding.UTF8.GetBytes(
         $"From: Rita Reporter <{from}>\r\nTo: cpr@ca.example\r\nSubject: {subject}\r\nDate: Fri, 06 Mar 2026 19:45:00 +0000\r\n" +
@@ -128,12 +129,18 @@ public sealed class SpamIntakeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task With_spamd_stopped_intake_continues_and_flags_unscored()
+    public async Task Withspamd_stopped_intake_continues_and_flags_unscored()
     {
-        await _spamd.StopAsync();
-        var result = await SendAsync(_host, Mail("Misissued certificate", "The certificate for shop.example was issued without validation. " + SpamdProcess.Gtube));
+        // Its own spamd and host: this one is stopped.
+        await using var spamd = await SpamdProcess.StartAsync();
+        await using var host = await StartHostAsync(spamd.Port);
+        var before = await SendAsync(host, Mail("Before", "A report while spamd runs."));
+        await using (var db = host.Service<Database>().Open())
+            Assert.Equal(MessageSpamScore.Scored, (await db.SpamScores.SingleAsync(s => s.MessageId == before.MessageId)).State);
+        await spamd.StopAsync();
+        var result = await SendAsync(host, Mail("Misissued certificate", "The certificate for shop.example was issued without validation. " + SpamdProcess.Gtube));
         Assert.True(result.NewReport);
-        await using (var db = _host.Service<Database>().Open())
+        await using (var db = host.Service<Database>().Open())
         {
             var message = await db.Messages.SingleAsync(m => m.Id == result.MessageId);
             Assert.Contains("unscored", message.Flags.Split(' '));
@@ -144,16 +151,16 @@ public sealed class SpamIntakeTests : IAsyncLifetime
             Assert.False(await db.SpamReviews.AnyAsync(r => r.ReportId == result.Report.Id));
         }
         // Unscored is not suspected: the reporter is acknowledged as usual.
-        Assert.Single(await AcknowledgementsAsync(_host, result.Report.Id));
+        Assert.Single(await AcknowledgementsAsync(host, result.Report.Id));
 
-        await _host.Service<IntakeHealthService>().RunOnceAsync();
-        using var anon = _host.Client();
+        await host.Service<IntakeHealthService>().RunOnceAsync();
+        using var anon = host.Client();
         var health = await anon.GetFromJsonAsync<JsonElement>("/healthz");
         var scorer = health.GetProperty("intake").GetProperty("scorer");
         Assert.Equal("down", scorer.GetProperty("state").GetString());
         Assert.False(string.IsNullOrEmpty(scorer.GetProperty("lastError").GetString()));
         var metrics = await anon.GetStringAsync("/metrics");
-        Assert.Contains($"cprdesk_spam_scorer_up{{scorer=\"spamd 127.0.0.1:{_spamd.Port}\"}} 0", metrics);
+        Assert.Contains($"cprdesk_spam_scorer_up{{scorer=\"spamd 127.0.0.1:{spamd.Port}\"}} 0", metrics);
     }
 
     [Fact]

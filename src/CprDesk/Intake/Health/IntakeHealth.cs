@@ -31,7 +31,12 @@ public sealed class IntakeHealthSettings
     }
 }
 
-public sealed record ChannelHealth(string Channel, DateTime? LastMessageAt, double? LastMessageAgeSeconds, double? ExpectedSilenceSeconds, bool Silent);
+public sealed record ChannelHealth(string Channel, DateTime? LastMessageAt, double? LastMessageAgeSeconds, double? ExpectedSilenceSeconds, bool Silent)
+{
+    /// <summary>Since when nothing arrived: the last message, or the desk's beginning if none ever did.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DateTime SilentSince { get; init; }
+}
 
 public sealed record UnprocessedHealth(int Count, long? OldestMessageId, DateTime? OldestAcceptedAt, double? OldestAgeSeconds);
 
@@ -44,7 +49,8 @@ public sealed class IntakeHealth(Database database, TimeProvider time, IntakeHea
 
     public IntakeHealthSettings Settings => settings;
 
-    /// <summary>When a message last arrived on each channel (our commit time), null if none ever did.</summary>
+    /// <summary>When a message last arrived on each channel, null if none ever did. accepted_at is when we stored it
+    /// (received_at may be a relay's or an IMAP server's earlier time).</summary>
     public async Task<Dictionary<string, DateTime?>> LastMessagesAsync(CancellationToken ct = default)
     {
         await using var db = database.Open();
@@ -52,23 +58,37 @@ public sealed class IntakeHealth(Database database, TimeProvider time, IntakeHea
         var result = new Dictionary<string, DateTime?>(StringComparer.Ordinal);
         foreach (var channel in BuiltInChannels.Concat(settings.ExpectedSilence.Keys).Concat(seen).Distinct().Order(StringComparer.Ordinal))
         {
-            // accepted_at is when we stored it (received_at may be a relay's or an IMAP server's earlier time).
-            var last = await db.Messages.Where(m => m.Channel == channel).OrderByDescending(m => m.AcceptedAt).Select(m => (DateTime?)(m.AcceptedAt ?? m.ReceivedAt)).FirstOrDefaultAsync(ct);
-            result[channel] = last;
+            result[channel] = await LastMessageAtAsync(db, channel, ct);
         }
         return result;
     }
 
+    /// <summary>Each channel's last message and, where an expected interval is set, whether it is silent now. A channel that
+    /// never received anything counts as silent since the desk began (its first audit event).</summary>
+    public async Task<IReadOnlyList<ChannelHealth>> ChannelsAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var last = await LastMessagesAsync(ct);
+        DateTime? began;
+        await using (var db = database.Open())
+            began = await db.AuditEvents.OrderBy(e => e.Seq).Select(e => (DateTime?)e.At).FirstOrDefaultAsync(ct);
+        return last.Select(kv =>
+        {
+            double? age = kv.Value is { } at ? Math.Round((now - at).TotalSeconds) : null;
+            var expected = settings.ExpectedSilence.TryGetValue(kv.Key, out var e) ? e : (TimeSpan?)null;
+            var silentSince = kv.Value ?? began ?? now;
+            return new ChannelHealth(kv.Key, kv.Value, age, expected?.TotalSeconds, expected is { } limit && now - silentSince > limit) { SilentSince = silentSince };
+        }).ToList();
+    }
+
+    public static Task<DateTime?> LastMessageAtAsync(CprDeskDb db, string channel, CancellationToken ct) =>
+        db.Messages.Where(m => m.Channel == channel).OrderByDescending(m => m.AcceptedAt).ThenByDescending(m => m.Id)
+            .Select(m => (DateTime?)(m.AcceptedAt ?? m.ReceivedAt)).FirstOrDefaultAsync(ct);
+
     public async Task<IntakeHealthSnapshot> SnapshotAsync(CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        var channels = (await LastMessagesAsync(ct)).Select(kv =>
-        {
-            double? age = kv.Value is { } at ? Math.Round((now - at).TotalSeconds) : null;
-            double? expected = settings.ExpectedSilence.TryGetValue(kv.Key, out var e) ? e.TotalSeconds : null;
-            var silent = expected is { } limit && (age is null || age > limit);
-            return new ChannelHealth(kv.Key, kv.Value, age, expected, silent);
-        }).ToList();
+        var channels = await ChannelsAsync(ct);
         await using var db = database.Open();
         var pending = db.Messages.Where(m => m.Status == "received");
         var count = await pending.CountAsync(ct);

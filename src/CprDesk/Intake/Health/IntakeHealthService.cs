@@ -43,19 +43,18 @@ public sealed class IntakeHealthService(Database database, TimeProvider time, In
         }
         var expected = health.Settings.ExpectedSilence;
         if (expected.Count == 0) return [];
-        var last = await health.LastMessagesAsync(ct);
+        var channels = await health.ChannelsAsync(ct);
         var raised = new List<string>();
-        DateTime? since = null;
         foreach (var (channel, limit) in expected)
         {
-            var lastAt = last.GetValueOrDefault(channel);
-            var now = time.GetUtcNow().UtcDateTime;
-            // A channel that never received anything has been silent since the desk began (its first audit event).
-            since ??= await FirstEventAsync(ct);
-            var silentSince = lastAt ?? since ?? now;
-            var silent = now - silentSince > limit;
+            var began = channels.First(c => c.Channel == channel).SilentSince;
+            var silentSince = began;
             var fired = await database.WriteAsync(time, async s =>
             {
+                // Read again inside the single writer: a message (or another check) may have come in meanwhile.
+                var lastAt = await IntakeHealth.LastMessageAtAsync(s.Db, channel, ct);
+                silentSince = lastAt ?? began;
+                var silent = s.Now - silentSince > limit;
                 var alarm = await s.Db.SilenceAlarms.FirstOrDefaultAsync(a => a.Channel == channel, ct);
                 if (alarm is not null && alarm.LastMessageAt != lastAt)
                 {
@@ -78,12 +77,6 @@ public sealed class IntakeHealthService(Database database, TimeProvider time, In
             }
         }
         return raised;
-    }
-
-    private async Task<DateTime?> FirstEventAsync(CancellationToken ct)
-    {
-        await using var db = database.Open();
-        return await db.AuditEvents.OrderBy(e => e.Seq).Select(e => (DateTime?)e.At).FirstOrDefaultAsync(ct);
     }
 
     private async Task<IReadOnlyList<string>> TellAdminsAsync(WriteScope s, string channel, DateTime? lastAt, DateTime silentSince, TimeSpan limit)
