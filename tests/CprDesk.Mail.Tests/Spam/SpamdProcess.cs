@@ -31,7 +31,7 @@ public sealed class SpamdProcess : IAsyncDisposable
     public static async Task<SpamdProcess> StartAsync()
     {
         const string spamd = "/usr/sbin/spamd";
-        if (!File.Exists(spamd)) throw new InvalidOperationException("spamd is needed for this test (Debian package spamassassin; scripts/test.sh installs it)");
+        if (!File.Exists(spamd)) throw new InvalidOperationException("spamd is needed for this test (Debian packages spamassassin and spamd; scripts/test.sh installs them)");
         var dir = Path.Combine(Path.GetTempPath(), "cprdesk-spamd-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var port = FreePort();
