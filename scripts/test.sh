@@ -9,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ -x /usr/sbin/postfix ] || missing+=(postfix)   # the Postfix tests run a private instance (tests/tools/postfix-instance.sh)
+[ -x /usr/sbin/spamd ] || missing+=(spamassassin spamd)   # the spam tests run a private spamd on a loopback port (Debian 12: spamd is its own package)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

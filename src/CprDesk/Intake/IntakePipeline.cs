@@ -27,7 +27,7 @@ public sealed record RawSubmission(string Channel, byte[] Body, string? ContentT
 public sealed record IntakeResult(Report Report, string? StatusToken, long MessageId, bool NewReport);
 
 public sealed class IntakePipeline(Database database, TimeProvider time, ReportDesk desk, IntakeLimits limits, Acknowledgements acks,
-    Outbox outbox, MailSettings mail, ILogger<IntakePipeline> log)
+    Outbox outbox, MailSettings mail, ILogger<IntakePipeline> log, Spam.ISpamScorer? spamScorer = null)
 {
     public const string EmailChannel = "email";
 
@@ -267,6 +267,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             return new NewAttachment(p.FileName ?? $"part-{i + 1}", p.ContentType.MimeType, ms.ToArray());
         }).ToList();
         var defectsJson = mime.Defects.Count == 0 ? null : JsonSerializer.Serialize(mime.Defects.Select(d => new { code = d.Code, message = d.Message }), AuditJson.Options);
+        // After the raw commit and outside the write transaction; bounded by the scorer's timeout.
+        var spam = await Spam.SpamFlagging.ScoreAsync(spamScorer, body, log, messageId);
 
         var result = await database.WriteAsync(time, async s =>
         {
@@ -277,6 +279,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             m.MessageId = Cap(mime.MessageId, 998);
             m.Defects = defectsJson;
             m.ReceivedAt = receivedAt;
+            await Spam.SpamFlagging.RecordAsync(s, spamScorer, m.Id, spam, flags);
 
             // The same message delivered twice (same Message-ID and bytes) joins the first copy's report.
             if (m.MessageId is not null)
@@ -298,7 +301,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             var created = await desk.CreateAsync(s, new NewReport(EmailChannel, m.Id, receivedAt, reporter, Cap(from?.DisplayName, 200), null,
                 Cap(mime.TextBody, WebSubmissionParser.MaxDescriptionChars) ?? "(the message has no text body)", [], attachments), "channel:email");
             var refs = mime.References.Concat(mime.MessageId is null ? [] : [mime.MessageId]).TakeLast(20).ToList();
-            await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, suppression, mime.MessageId, refs, mime.Subject);
+            await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, Spam.SpamFlagging.SuppressionFor(spam, suppression), mime.MessageId, refs, mime.Subject);
+            await Spam.SpamFlagging.HoldForReviewAsync(s, created.Report, m.Id, spam, acknowledgementHeld: suppression is null);
             return new IntakeResult(created.Report, created.StatusToken, m.Id, true);
         });
         log.LogInformation("Email message {MessageId} {What} {Ticket}", messageId, result.NewReport ? "created" : "joined", result.Report.Ticket);

@@ -194,7 +194,19 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         await ChangeStateAsync(s, r, ReportState.Resolved, actor);
     });
 
-    public Task CloseAsync(string ticket, string actor, string? resolution, string? note) => ActAsync(ticket, actor, async (s, r) =>
+    public Task CloseAsync(string ticket, string actor, string? resolution, string? note) => ActAsync(ticket, actor, (s, r) => CloseAsync(s, r, actor, resolution, note));
+
+    /// <summary>Closes inside a caller's transaction (a suspected-spam verdict closing the report as NotACpr).</summary>
+    public async Task CloseInScopeAsync(WriteScope s, string ticket, string actor, string? resolution, string? note)
+    {
+        var r = await LoadAsync(s.Db, ticket) ?? throw DeskException.NotFound($"No report {ticket}.");
+        await CloseAsync(s, r, actor, resolution, note);
+        r.UpdatedAt = s.Now;
+        await s.Db.SaveChangesAsync();
+        await SyncDeadlinesAsync(s, r, actor);
+    }
+
+    private static async Task CloseAsync(WriteScope s, Report r, string actor, string? resolution, string? note)
     {
         if (r.State == ReportState.Closed) throw DeskException.Conflict($"{r.Ticket} is already closed.");
         Resolution outcome;
@@ -215,7 +227,7 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         if (outcome == Resolution.NotACpr) r.NotACprAt = s.Now;
         await s.AuditAsync(actor, "report.closed", r.Ticket, new { resolution = outcome.ToString(), note = Trim(note) });
         await ChangeStateAsync(s, r, ReportState.Closed, actor);
-    });
+    }
 
     public Task ReopenAsync(string ticket, string actor, string? note) => ActAsync(ticket, actor, (s, r) => ReopenAsync(s, r, actor, note));
 

@@ -9,7 +9,11 @@ public sealed record DeadlineView(string Name, string? Recipient, DateTime DueAt
 
 public sealed record MessageView(long Id, string Channel, DateTime ReceivedAt, string? Subject, string? From, string Sha256, long Size,
     string[] Flags, string Status, string? StatusDetail, string? PeerAddress, IReadOnlyList<DefectView> Defects, string? MessageIdHeader,
-    string? EnvelopeFrom, string? EnvelopeTo, bool Tls, DateTime? AcceptedAt);
+    string? EnvelopeFrom, string? EnvelopeTo, bool Tls, DateTime? AcceptedAt)
+{
+    /// <summary>The spam scorer's result, when the message was scored (or failed to be).</summary>
+    public Intake.Spam.SpamView? Spam { get; init; }
+}
 
 public sealed record DefectView(string Code, string Message);
 
@@ -71,12 +75,14 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
         if (r is null) return null;
         var events = await db.AuditEvents.AsNoTracking().Where(e => e.Ticket == ticket).OrderBy(e => e.Seq)
             .Select(e => new EventView(e.Seq, e.At, e.Actor, e.Type, e.Detail, e.Hash)).ToListAsync();
+        var messageIds = r.Messages.Select(m => m.Id).ToList();
+        var spam = await db.SpamScores.AsNoTracking().Where(x => messageIds.Contains(x.MessageId)).ToDictionaryAsync(x => x.MessageId);
         var now = time.GetUtcNow().UtcDateTime;
         return new ReportDetail(Summarise(r, now), r,
             r.Messages.OrderBy(m => m.ReceivedAt).Select(m => new MessageView(m.Id, m.Channel, m.ReceivedAt, m.Subject, m.FromAddress, m.RawSha256,
                 m.RawSize, m.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), m.Status, m.StatusDetail, m.PeerAddress,
                 m.Defects is null ? [] : System.Text.Json.JsonSerializer.Deserialize<List<DefectView>>(m.Defects, Compliance.AuditJson.Options) ?? [],
-                m.MessageId, m.EnvelopeFrom, m.EnvelopeTo, m.Tls, m.AcceptedAt)).ToList(),
+                m.MessageId, m.EnvelopeFrom, m.EnvelopeTo, m.Tls, m.AcceptedAt) { Spam = Intake.Spam.SpamView.Of(spam.GetValueOrDefault(m.Id)) }).ToList(),
             r.Attachments.OrderBy(a => a.Id).Select(a => new AttachmentView(a.Id, a.MessageId, a.FileName, a.ContentType, a.Size, a.Sha256)).ToList(),
             r.Certificates.OrderBy(c => c.Id).ToList(),
             r.PreliminaryReports.OrderBy(p => p.RecordedAt).ToList(),

@@ -4,6 +4,7 @@ using CprDesk.Deadlines;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
 using CprDesk.Intake.Smtp;
+using CprDesk.Intake.Spam;
 using CprDesk.Notifications;
 using CprDesk.Reports;
 using CprDesk.Storage;
@@ -71,6 +72,7 @@ public static class AppHost
         s.AddSingleton<ReportDesk>();
         s.AddSingleton<ReportQueries>();
         s.AddSingleton<CprDesk.OnCall.OnCallStore>();
+        builder.AddSpamReviewAndIntakeHealth();
         s.AddSingleton<IntakePipeline>();
         s.AddHostedService<PendingIntakeService>();
         s.AddAccess(options.SecureCookies);
@@ -105,6 +107,7 @@ public static class AppHost
         app.MapReportsApi();
         app.MapMailApi();
         app.MapOnCallApi();
+        app.MapSpamReviewApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();

@@ -8,9 +8,10 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace CprDesk.Web.Pages.Staff;
 
 /// <summary>One report: messages, attachments, clocks, timeline, and the staff actions.</summary>
-public sealed class ReportModel(ReportQueries queries, ReportDesk desk, TimeProvider time) : PageModel
+public sealed class ReportModel(ReportQueries queries, ReportDesk desk, TimeProvider time, CprDesk.Intake.Spam.SpamReviewDesk spamReview) : PageModel
 {
     public ReportDetail? Detail { get; private set; }
+    public CprDesk.Intake.Spam.SpamReview? SpamReview { get; private set; }
     public DateTime Now { get; private set; }
     public string? Error { get; private set; }
     public string? Done { get; private set; }
@@ -65,6 +66,7 @@ public sealed class ReportModel(ReportQueries queries, ReportDesk desk, TimeProv
     {
         Now = time.GetUtcNow().UtcDateTime;
         Detail = await queries.GetAsync(ticket);
+        SpamReview = Detail is null ? null : await spamReview.FindAsync(ticket);
         return Detail is not null;
     }
 
