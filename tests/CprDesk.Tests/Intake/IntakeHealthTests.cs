@@ -197,6 +197,15 @@ public sealed class StalledSpamdTests
         }
         Assert.True(elapsed < TimeSpan.FromSeconds(20), $"took {elapsed}");
         Assert.Equal(ScorerStatus.Down, host.Service<ISpamScorer>().Status.State);
+
+        // The next message does not wait out another timeout: spamd is paused after the failure.
+        var next = await SpamIntakeTests.SendAsync(host, SpamIntakeTests.Mail("Second report", "Please revoke this one too."));
+        await using (var db = host.Service<Database>().Open())
+        {
+            var score = await db.SpamScores.SingleAsync(s => s.MessageId == next.MessageId);
+            Assert.Contains("not retried", score.Error);
+            Assert.True(score.ElapsedMs < 500, $"{score.ElapsedMs} ms");
+        }
         await cts.CancelAsync();
         await acceptor;
         foreach (var s in held) s.Dispose();

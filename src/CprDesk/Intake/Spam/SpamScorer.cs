@@ -85,8 +85,16 @@ public sealed class SpamdScorer : ISpamScorer
     public string Name { get; }
     public ScorerStatus Status => _status;
 
+    /// <summary>After spamd failed, messages are not sent to it for this long (they are flagged unscored at once), so a
+    /// dead or stalled spamd costs one timeout, not one per message; the health check's ping or the next try after
+    /// this pause finds it again.</summary>
+    public static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(30);
+
     public async Task<SpamScore> ScoreAsync(ReadOnlyMemory<byte> message, CancellationToken ct = default)
     {
+        var status = _status;
+        if (status is { State: ScorerStatus.Down, CheckedAt: { } failedAt } && _time.GetUtcNow().UtcDateTime - failedAt < PauseAfterFailure)
+            return new SpamScore(false, 0, 0, [], $"spamd was down at {failedAt:yyyy-MM-dd HH:mm:ss}Z ({status.LastError}); not retried for {PauseAfterFailure.TotalSeconds:0} s", TimeSpan.Zero);
         var r = await _client.CheckAsync(message, ct);
         if (!r.Scored)
         {
