@@ -39,6 +39,7 @@ public static class AppHost
         var mailLimit = builder.Configuration.GetSection("CprDesk:Mail:Listener").Get<SmtpListenerSettings>()?.MaxMessageBytes ?? new SmtpListenerSettings().MaxMessageBytes;
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = Math.Max(limits.MaxRequestBytes * 2, mailLimit + 1024 * 1024));
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
+        builder.AddOnCallManagement();
         var app = builder.Build();
         app.MapCprDesk();
         return app;
@@ -105,6 +106,7 @@ public static class AppHost
         app.MapReportsApi();
         app.MapMailApi();
         app.MapOnCallApi();
+        app.MapOnCallManagementApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();
