@@ -60,6 +60,8 @@ public sealed class Accounts(Database database, TimeProvider time)
             };
             user.PasswordHash = Hasher.HashPassword(user, password);
             s.Db.Users.Add(user);
+            await s.Db.SaveChangesAsync();
+            OnCall.ContactStore.AddInitial(s, user); // the email and webhook given become the first contact methods
             await s.AuditAsync(actor, "user.created", null, new { username, role = role.ToString(), email, webhook = webhookUrl is not null });
             return (user, password);
         });

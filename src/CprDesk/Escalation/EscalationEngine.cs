@@ -163,11 +163,10 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
 
             var people = await ResolveAsync(s.Db, state, audience, now);
-            var reachable = people.Where(p => !string.IsNullOrWhiteSpace(p.Email) || !string.IsNullOrWhiteSpace(p.WebhookUrl)).ToList();
+            var destinations = await ContactStore.DestinationsAsync(s.Db, people);
+            var reachable = people.Where(p => destinations.Any(d => d.User == p.Username)).ToList();
             var unreachable = people.Except(reachable).Select(p => p.Username).ToList();
-            var teamHooks = audience.Contains("team")
-                ? await s.Db.Schedules.AsNoTracking().Where(x => x.TeamWebhook != null).Select(x => x.TeamWebhook!).Distinct().ToListAsync()
-                : [];
+            var teamHooks = audience.Contains("team") ? await ContactStore.TeamChannelsAsync(s.Db) : [];
             if (reachable.Count == 0 && teamHooks.Count == 0)
             {
                 // Nobody to tell: do not wait out the next step's delay.
@@ -203,12 +202,13 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 text = subject, ticket = report.Ticket, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
                 step = $"{step.Kind} step {step.StepIndex}", audience, state = report.State.ToString(),
             };
-            foreach (var p in reachable)
+            foreach (var d in destinations)
             {
-                if (!string.IsNullOrWhiteSpace(p.Email))
-                    await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, p.Email, p.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id);
-                if (!string.IsNullOrWhiteSpace(p.WebhookUrl))
-                    await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, p.WebhookUrl, subject, hook, "system", step.Id);
+                var userId = people.First(p => p.Username == d.User).Id;
+                if (d.Kind == ContactMethodRow.Email)
+                    await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id, d.MethodId, userId);
+                else
+                    await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, d.Target, subject, hook, "system", step.Id, d.MethodId, userId);
             }
             foreach (var url in teamHooks)
                 await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, url, subject, hook, "system", step.Id);

@@ -26,7 +26,7 @@ public sealed class Outbox(MailSettings settings)
 
     /// <summary>Queues a webhook POST (JSON body) in the caller's transaction.</summary>
     public async Task<OutboxMessage> QueueWebhookAsync(WriteScope s, long? reportId, string? ticket, string url, string summary, object body,
-        string actor, long? escalationStepId)
+        string actor, long? escalationStepId, long? contactMethodId = null, long? recipientUserId = null, long? fallbackOfId = null)
     {
         var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, Compliance.AuditJson.Options);
         var sha = await BlobStore.PutAsync(s.Db, json);
@@ -34,7 +34,7 @@ public sealed class Outbox(MailSettings settings)
         {
             ReportId = reportId, Kind = Notification, Channel = "webhook", MessageId = $"webhook.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{Domain}",
             MailFrom = "", Recipient = url, Subject = HeaderText(summary), RawSha256 = sha, Status = "queued", NextAttemptAt = s.Now, CreatedAt = s.Now,
-            EscalationStepId = escalationStepId,
+            EscalationStepId = escalationStepId, ContactMethodId = contactMethodId, RecipientUserId = recipientUserId, FallbackOfId = fallbackOfId,
         };
         s.Db.Outbox.Add(row);
         await s.Db.SaveChangesAsync();
@@ -47,7 +47,8 @@ public sealed class Outbox(MailSettings settings)
 
     /// <summary>Queues one message to one recipient in the caller's transaction.</summary>
     public async Task<QueuedMail> QueueAsync(WriteScope s, string kind, long? reportId, string? ticket, string recipient, string? recipientName,
-        string subject, string text, string? inReplyTo, IReadOnlyList<string> references, bool autoSubmitted, string actor, long? escalationStepId = null)
+        string subject, string text, string? inReplyTo, IReadOnlyList<string> references, bool autoSubmitted, string actor, long? escalationStepId = null,
+        long? contactMethodId = null, long? recipientUserId = null, long? fallbackOfId = null)
     {
         var messageId = $"{(ticket ?? "cprdesk").ToLowerInvariant()}.{kind}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{Domain}";
         var headers = new List<KeyValuePair<string, string>> { new(MailRules.LoopHeader, LoopToken) };
@@ -81,6 +82,7 @@ public sealed class Outbox(MailSettings settings)
         {
             ReportId = reportId, Kind = kind, MessageId = messageId, MailFrom = settings.From, Recipient = recipient, Subject = subject,
             RawSha256 = sha, Status = "queued", NextAttemptAt = s.Now, CreatedAt = s.Now, EscalationStepId = escalationStepId,
+            ContactMethodId = contactMethodId, RecipientUserId = recipientUserId, FallbackOfId = fallbackOfId,
         };
         s.Db.Outbox.Add(row);
         await s.Db.SaveChangesAsync();

@@ -16,11 +16,15 @@ public sealed class OutboxService : BackgroundService
     private readonly ILogger<OutboxService> log;
 
     private readonly WebhookTransport? webhooks;
+    private readonly Outbox outbox;
+    private readonly NotificationSettings notifications;
 
     public OutboxService(Database database, TimeProvider time, IMailTransport transport, ReportDesk desk, Outbox outbox, ILogger<OutboxService> log,
-        WebhookTransport? webhooks = null)
+        WebhookTransport? webhooks = null, NotificationSettings? notifications = null)
     {
         this.webhooks = webhooks;
+        this.outbox = outbox;
+        this.notifications = notifications ?? new NotificationSettings();
         this.database = database;
         this.time = time;
         this.transport = transport;
@@ -85,7 +89,7 @@ public sealed class OutboxService : BackgroundService
             {
                 List<OutboxMessage> due;
                 await using (var db = database.Open())
-                    due = await db.Outbox.AsNoTracking().Where(o => (o.Status == "queued" || o.Status == "deferred") && o.NextAttemptAt <= now)
+                    due = await db.Outbox.AsNoTracking().Where(o => (o.Status == "queued" || o.Status == "deferred" || o.Status == NotificationLimits.RateLimited) && o.NextAttemptAt <= now)
                         // Pages to staff first: they are what keeps a clock from being missed.
                         .OrderBy(o => o.Kind == Outbox.Notification ? 0 : 1).ThenBy(o => o.NextAttemptAt).ThenBy(o => o.Id).Take(100).ToListAsync(ct);
                 foreach (var row in due) await DeliverAsync(row, ct);
@@ -102,8 +106,24 @@ public sealed class OutboxService : BackgroundService
     private async Task DeliverAsync(OutboxMessage row, CancellationToken ct)
     {
         byte[] raw;
+        DateTime? limitedUntil;
         await using (var db = database.Open())
+        {
+            limitedUntil = await NotificationLimits.LimitedUntilAsync(db, row, time.GetUtcNow().UtcDateTime, notifications);
             raw = (await BlobStore.GetAsync(db, row.RawSha256))!.Content;
+        }
+        if (limitedUntil is { } until)
+        {
+            await database.WriteAsync(time, async s =>
+            {
+                var o = await s.Db.Outbox.FirstAsync(x => x.Id == row.Id);
+                var t = o.ReportId is { } rid ? await s.Db.Reports.Where(r => r.Id == rid).Select(r => r.Ticket).FirstAsync() : null;
+                await NotificationLimits.DeferAsync(s, o, t, until, notifications);
+                return true;
+            }, ct);
+            Attempted?.Invoke(row.Id, NotificationLimits.RateLimited);
+            return;
+        }
         DeliveryResult result;
         try
         {
@@ -141,6 +161,7 @@ public sealed class OutboxService : BackgroundService
                 o.NextAttemptAt = s.Now + Backoff[o.Attempts - 1];
                 await s.AuditAsync("system", "mail.deferred", ticket, new { outboxId = o.Id, o.Kind, to = o.Recipient, reply = o.LastReply, nextAttemptAt = o.NextAttemptAt });
             }
+            if (!result.Accepted) await NotificationLimits.FallBackIfDueAsync(s, outbox, o, ticket, notifications);
             return true;
         }, ct);
         // Only an accepted message changes the report (a clock met, a state moved); failures are in the audit log.

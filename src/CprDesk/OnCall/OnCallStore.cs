@@ -85,8 +85,10 @@ public sealed class OnCallStore(Database database, TimeProvider time, Notificati
     /// <summary>Records an absence. If it would open coverage time that is not already a gap, on any schedule within
     /// <see cref="AbsenceCheckWindow"/> from now, it is refused with a conflict listing those gaps unless
     /// <paramref name="confirm"/> is set; then it is saved and the audit event records the gaps it created.</summary>
+    /// <param name="replaces">Edit: the absence this one replaces (checked as if that one did not exist).</param>
+    /// <param name="mayEdit">For an edit: given the replaced absence's user, whether this caller may change it.</param>
     public async Task<(StoredAbsence Absence, IReadOnlyList<ScheduleGap> NewGaps)> AddAbsenceAsync(
-        string actor, string? username, DateTime? from, DateTime? to, string? reason, bool confirm)
+        string actor, string? username, DateTime? from, DateTime? to, string? reason, bool confirm, long? replaces = null, Func<string, bool>? mayEdit = null)
     {
         var (f, t) = RequireInterval(from, to);
         var why = reason?.Trim() ?? "";
@@ -96,6 +98,14 @@ public sealed class OnCallStore(Database database, TimeProvider time, Notificati
         {
             await RequireStaffAsync(s.Db, username, "user");
             var state = await LoadAsync(s.Db);
+            AbsenceRow? replaced = null;
+            if (replaces is { } rid)
+            {
+                replaced = await s.Db.Absences.SingleOrDefaultAsync(a => a.Id == rid) ?? throw DeskException.NotFound($"No absence {rid}.");
+                if (mayEdit is not null && !mayEdit(replaced.Username)) throw new UnauthorizedAccessException("Only an admin may change another person's absence.");
+                var old = state.Absences.First(a => a.User == replaced.Username && a.FromUtc == replaced.FromAt && a.ToUtc == replaced.ToAt && a.Reason == replaced.Reason);
+                state = state with { Absences = state.Absences.Where(a => !ReferenceEquals(a, old)).ToList() };
+            }
             var absence = new Absence(username!, f, t, why);
             var newGaps = NewGaps(state, absence, s.Now, s.Now + AbsenceCheckWindow);
             if (newGaps.Count > 0 && !confirm)
@@ -106,12 +116,14 @@ public sealed class OnCallStore(Database database, TimeProvider time, Notificati
                 ex.Data[GapsKey] = newGaps;
                 throw ex;
             }
-            var row = new AbsenceRow { Username = username!, FromAt = f, ToAt = t, Reason = why, CreatedBy = actor, CreatedAt = s.Now };
-            s.Db.Absences.Add(row);
+            var row = replaced ?? new AbsenceRow { CreatedBy = actor, CreatedAt = s.Now };
+            var before = replaced is null ? null : new { user = replaced.Username, from = replaced.FromAt, to = replaced.ToAt, reason = replaced.Reason };
+            (row.Username, row.FromAt, row.ToAt, row.Reason) = (username!, f, t, why);
+            if (replaced is null) s.Db.Absences.Add(row);
             await s.Db.SaveChangesAsync();
-            await s.AuditAsync(actor, "oncall.absence-added", null, new
+            await s.AuditAsync(actor, replaced is null ? "oncall.absence-added" : "oncall.absence-changed", null, new
             {
-                id = row.Id, user = username, from = f, to = t, reason = why,
+                id = row.Id, before, user = username, from = f, to = t, reason = why,
                 gapsCreated = newGaps.Select(g => new { schedule = g.Schedule, from = g.From, to = g.To }),
             });
             // A confirmed absence that leaves nobody on call is the admins' business at once.
@@ -135,6 +147,55 @@ public sealed class OnCallStore(Database database, TimeProvider time, Notificati
             return new StoredAbsence(row.Id, row.Username, row.FromAt, row.ToAt, row.Reason, row.CreatedBy);
         });
     }
+
+    /// <summary>Deletes a schedule and its overrides.</summary>
+    public Task<StoredSchedule> RemoveScheduleAsync(string actor, string name) => database.WriteAsync(time, async s =>
+    {
+        var row = await s.Db.Schedules.SingleOrDefaultAsync(x => x.Name == name) ?? throw DeskException.NotFound($"No schedule '{name}'.");
+        var overrides = await s.Db.OnCallOverrides.Where(o => o.ScheduleId == row.Id).ToListAsync();
+        s.Db.OnCallOverrides.RemoveRange(overrides);
+        s.Db.Schedules.Remove(row);
+        var layers = ScheduleDefinition.Deserialize(row.Definition);
+        await s.AuditAsync(actor, "oncall.schedule-removed", null, new
+        {
+            schedule = name, layers, teamWebhook = row.TeamWebhook, overridesRemoved = overrides.Select(o => new { id = o.Id, user = o.Username, from = o.FromAt, to = o.ToAt }),
+        });
+        return new StoredSchedule(name, layers, row.TeamWebhook, row.CreatedAt, row.UpdatedAt);
+    });
+
+    public async Task<IReadOnlyList<StoredOverride>> ListOverridesAsync()
+    {
+        await using var db = database.Open();
+        return await (from o in db.OnCallOverrides.AsNoTracking() join sc in db.Schedules on o.ScheduleId equals sc.Id
+                      orderby o.FromAt, o.Id
+                      select new StoredOverride(o.Id, sc.Name, o.Username, o.FromAt, o.ToAt, o.CreatedBy)).ToListAsync();
+    }
+
+    /// <summary>Changes an override's schedule, user or window.</summary>
+    public async Task<StoredOverride> UpdateOverrideAsync(string actor, long id, string? schedule, string? user, DateTime? from, DateTime? to)
+    {
+        var (f, t) = RequireInterval(from, to);
+        return await database.WriteAsync(time, async s =>
+        {
+            var o = await s.Db.OnCallOverrides.SingleOrDefaultAsync(x => x.Id == id) ?? throw DeskException.NotFound($"No override {id}.");
+            var sc = await s.Db.Schedules.SingleOrDefaultAsync(x => x.Name == schedule) ?? throw DeskException.Invalid("schedule", $"There is no schedule '{schedule}'.");
+            await RequireStaffAsync(s.Db, user, "user");
+            var oldSchedule = await s.Db.Schedules.Where(x => x.Id == o.ScheduleId).Select(x => x.Name).FirstAsync();
+            var before = new { schedule = oldSchedule, user = o.Username, from = o.FromAt, to = o.ToAt };
+            (o.ScheduleId, o.Username, o.FromAt, o.ToAt) = (sc.Id, user!, f, t);
+            await s.AuditAsync(actor, "oncall.override-changed", null, new { id, before, after = new { schedule = sc.Name, user, from = f, to = t } });
+            return new StoredOverride(o.Id, sc.Name, o.Username, f, t, o.CreatedBy);
+        });
+    }
+
+    public Task<StoredOverride> RemoveOverrideAsync(string actor, long id) => database.WriteAsync(time, async s =>
+    {
+        var o = await s.Db.OnCallOverrides.SingleOrDefaultAsync(x => x.Id == id) ?? throw DeskException.NotFound($"No override {id}.");
+        var name = await s.Db.Schedules.Where(x => x.Id == o.ScheduleId).Select(x => x.Name).FirstAsync();
+        s.Db.OnCallOverrides.Remove(o);
+        await s.AuditAsync(actor, "oncall.override-removed", null, new { id, schedule = name, user = o.Username, from = o.FromAt, to = o.ToAt });
+        return new StoredOverride(o.Id, name, o.Username, o.FromAt, o.ToAt, o.CreatedBy);
+    });
 
     public async Task<IReadOnlyList<StoredAbsence>> ListAbsencesAsync()
     {

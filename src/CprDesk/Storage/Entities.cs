@@ -216,6 +216,14 @@ public sealed class OutboxMessage
     public long? EscalationStepId { get; set; }
     /// <summary>email (Recipient is an address) or webhook (Recipient is a URL; the raw bytes are the JSON body).</summary>
     public string Channel { get; set; } = "email";
+    /// <summary>For a notification to a person: the contact method it went to (rate limits, fallback).</summary>
+    public long? ContactMethodId { get; set; }
+    /// <summary>For a notification to a person: who (their other methods are the fallback).</summary>
+    public long? RecipientUserId { get; set; }
+    /// <summary>For a fallback: the notification whose method kept failing.</summary>
+    public long? FallbackOfId { get; set; }
+    /// <summary>When this notification's failures made CprDesk try the person's other methods.</summary>
+    public DateTime? FellBackAt { get; set; }
 }
 
 /// <summary>An on-call schedule. <see cref="Definition"/> is the JSON of its layers: a schedule is edited as a whole.</summary>

@@ -40,6 +40,7 @@ public static class AppHost
         var mailLimit = builder.Configuration.GetSection("CprDesk:Mail:Listener").Get<SmtpListenerSettings>()?.MaxMessageBytes ?? new SmtpListenerSettings().MaxMessageBytes;
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = Math.Max(limits.MaxRequestBytes * 2, mailLimit + 1024 * 1024));
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
+        builder.AddOnCallManagement();
         var app = builder.Build();
         app.MapCprDesk();
         return app;
@@ -108,6 +109,7 @@ public static class AppHost
         app.MapMailApi();
         app.MapOnCallApi();
         app.MapSpamReviewApi();
+        app.MapOnCallManagementApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();
