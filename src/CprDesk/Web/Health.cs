@@ -12,18 +12,18 @@ public static class Health
 
     public static void MapHealth(this WebApplication app)
     {
-        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, CancellationToken ct) =>
+        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, Channels.ChannelViews channels, CancellationToken ct) =>
         {
             var ok = await db.CanConnectAsync(ct);
             // The escalation engine cycles every 30 s; two minutes without a cycle means nobody would be paged.
             var last = engine.LastCycleAt;
             var engineOk = time.GetUtcNow().UtcDateTime - engine.Heartbeat < StaleEscalation;
             var status = !ok ? "failing" : engineOk ? "ok" : "degraded";
-            return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last },
+            return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last, channels = ok ? await channels.HealthAsync() : null },
                 statusCode: status == "ok" ? 200 : 503);
         }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time) =>
+        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time, Channels.ChannelViews channels) =>
         {
             var (byState, nearest, missed) = await queries.MetricsAsync();
             var sb = new StringBuilder();
@@ -34,6 +34,7 @@ public static class Health
                 sb.Append(CultureInfo.InvariantCulture, $"cprdesk_next_deadline_seconds {Math.Round((due - time.GetUtcNow().UtcDateTime).TotalSeconds)}\n");
             sb.Append("# HELP cprdesk_deadlines_missed_total Deadlines missed (met late, waived late, or overdue).\n# TYPE cprdesk_deadlines_missed_total counter\n");
             sb.Append(CultureInfo.InvariantCulture, $"cprdesk_deadlines_missed_total {missed}\n");
+            await channels.AppendMetricsAsync(sb);
             return Results.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
     }
