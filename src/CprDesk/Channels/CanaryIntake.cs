@@ -38,8 +38,15 @@ public sealed class CanaryIntake(CanaryToken tokens, ILogger<CanaryIntake> log)
         report.State = ReportState.Closed;
         report.Resolution = Resolution.NotACpr;
         report.ClosedAt = s.Now;
+        report.ResolvedAt = s.Now;
+        // "Not a CPR" is how the clock model waives every clock (Deadlines/Clocks.cs), so later recomputations agree.
+        report.NotACprAt = s.Now;
         report.UpdatedAt = s.Now;
-        foreach (var c in clocks) c.WaivedAt ??= s.Now;
+        foreach (var c in clocks.Where(c => c.WaivedAt is null && c.MetAt is null))
+        {
+            c.WaivedAt = s.Now;
+            await s.AuditAsync("system", "deadline.waived", report.Ticket, new { name = c.Name, recipient = c.Recipient, dueAt = c.DueAt, waivedAt = s.Now, resolution = "NotACpr", reason = "canary" });
+        }
         await s.AuditAsync("system", "canary.received", report.Ticket, new
         {
             runId, run.ChannelId, run.Address, run.SentAt, receivedAt = report.ReceivedAt, clocks = clocks.Select(c => new { c.Name, c.DueAt }),
