@@ -42,6 +42,17 @@ public static class ChannelsSetup
         // Canary reports are recognised in the transaction that creates them, before anyone can see them.
         app.Services.GetRequiredService<IntakePipeline>().CreationHooks.Add(app.Services.GetRequiredService<CanaryIntake>().RecogniseAsync);
 
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CprDesk.Channels.Api");
+        async Task<IResult> Guard(Func<Task<IResult>> body)
+        {
+            try { return await body(); }
+            catch (DeskException ex)
+            {
+                log.LogWarning("Refused a channel API request: {Field}: {Reason}", ex.Field, ex.Message);
+                return ReportsApi.Problem(ex);
+            }
+        }
+
         var api = app.MapGroup("/api/v1/channels").WithTags("channels");
         api.MapGet("", async (ChannelViews views) => Results.Ok(await views.ListAsync()))
             .RequireAuthorization(Policies.Read).Produces<List<ChannelView>>().ProducesProblem(401);
@@ -80,11 +91,5 @@ public static class ChannelsSetup
             var (all, fresh) = await drift.CheckAsync(ctx.User.Actor());
             return Results.Ok(new { findings = all, fresh = fresh.Count });
         })).RequireAuthorization(Policies.Admin).ProducesProblem(400);
-    }
-
-    private static async Task<IResult> Guard(Func<Task<IResult>> body)
-    {
-        try { return await body(); }
-        catch (DeskException ex) { return ReportsApi.Problem(ex); }
     }
 }
