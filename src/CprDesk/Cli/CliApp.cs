@@ -57,6 +57,7 @@ public static class CliApp
         root.Subcommands.Add(TokenCommand(data));
         root.Subcommands.Add(AuditCommand(data));
         root.Subcommands.Add(ReportCommand(data));
+        root.Subcommands.Add(Channels.ChannelsCli.Command(data));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -34,6 +34,10 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     /// <summary>Raised after a message became (or joined) a report; for watchdogs and tests.</summary>
     public event Action<IntakeResult>? Processed;
 
+    /// <summary>Run inside the transaction that created a report from a message, after its acknowledgement was queued,
+    /// with the raw bytes (Channels/CanaryIntake closes canary reports here). Registered at start-up.</summary>
+    public List<Func<WriteScope, Report, byte[], Task>> CreationHooks { get; } = [];
+
     /// <summary>At most this many submissions share one commit (group commit: one fsync for all of them).</summary>
     public const int MaxBatch = 64;
 
@@ -241,6 +245,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
                 message.Channel, messageId, message.ReceivedAt, submission.ReporterEmail!, submission.ReporterName,
                 submission.ProblemType, submission.Description, submission.Certificates, submission.Attachments), $"channel:{message.Channel}");
             await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, null, null, [], null);
+            foreach (var hook in CreationHooks) await hook(s, created.Report, body);
             return new IntakeResult(created.Report, created.StatusToken, messageId, true);
         });
         if (result.NewReport) log.LogInformation("Report {Ticket} created from {Channel} message {MessageId}", result.Report.Ticket, message.Channel, messageId);
@@ -303,6 +308,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             var refs = mime.References.Concat(mime.MessageId is null ? [] : [mime.MessageId]).TakeLast(20).ToList();
             await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, Spam.SpamFlagging.SuppressionFor(spam, suppression), mime.MessageId, refs, mime.Subject);
             await Spam.SpamFlagging.HoldForReviewAsync(s, created.Report, m.Id, spam, acknowledgementHeld: suppression is null);
+            foreach (var hook in CreationHooks) await hook(s, created.Report, body);
             return new IntakeResult(created.Report, created.StatusToken, m.Id, true);
         });
         log.LogInformation("Email message {MessageId} {What} {Ticket}", messageId, result.NewReport ? "created" : "joined", result.Report.Ticket);

@@ -56,7 +56,7 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
     public async Task<IReadOnlyList<ReportSummary>> ListAsync(ReportState? state, DateTime? dueBefore, bool includeClosed, int limit = 500)
     {
         await using var db = database.Open();
-        var q = db.Reports.AsNoTracking().Include(r => r.Deadlines).Include(r => r.Assignee).AsSplitQuery().AsQueryable();
+        var q = db.Reports.AsNoTracking().Include(r => r.Deadlines).Include(r => r.Assignee).AsSplitQuery().Where(r => !r.IsCanary); // canaries (Channels/) are not real reports
         if (state is { } st) q = q.Where(r => r.State == st);
         else if (!includeClosed) q = q.Where(r => r.State != ReportState.Closed);
         if (dueBefore is { } before) q = q.Where(r => r.Deadlines.Any(d => d.MetAt == null && d.WaivedAt == null && d.DueAt < before));
@@ -143,9 +143,11 @@ public sealed class ReportQueries(Database database, TimeProvider time, ClockRul
     {
         await using var db = database.Open();
         var now = time.GetUtcNow().UtcDateTime;
-        var byState = await db.Reports.GroupBy(r => r.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync();
-        var nearest = await db.Deadlines.Where(d => d.MetAt == null && d.WaivedAt == null).OrderBy(d => d.DueAt).Select(d => (DateTime?)d.DueAt).FirstOrDefaultAsync();
-        var missed = await db.Deadlines.CountAsync(d =>
+        // Canary reports (Channels/) are synthetic: they never count.
+        var deadlines = db.Deadlines.Where(d => !db.Reports.Any(r => r.Id == d.ReportId && r.IsCanary));
+        var byState = await db.Reports.Where(r => !r.IsCanary).GroupBy(r => r.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync();
+        var nearest = await deadlines.Where(d => d.MetAt == null && d.WaivedAt == null).OrderBy(d => d.DueAt).Select(d => (DateTime?)d.DueAt).FirstOrDefaultAsync();
+        var missed = await deadlines.CountAsync(d =>
             (d.MetAt != null && d.MetAt > d.DueAt) || (d.WaivedAt != null && d.WaivedAt > d.DueAt) || (d.MetAt == null && d.WaivedAt == null && d.DueAt < now));
         var all = Enum.GetValues<ReportState>().ToDictionary(s => s.ToString(), _ => 0);
         foreach (var s in byState) all[s.Key.ToString()] = s.Count;

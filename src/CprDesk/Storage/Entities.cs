@@ -32,6 +32,8 @@ public sealed class Report
     public DateTime? ClosedAt { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>A synthetic report from a canary run (Channels/): closed at once, kept out of the queue and metrics.</summary>
+    public bool IsCanary { get; set; }
     public List<InboundMessage> Messages { get; set; } = [];
     public List<Attachment> Attachments { get; set; } = [];
     public List<CertificateIdentifier> Certificates { get; set; } = [];

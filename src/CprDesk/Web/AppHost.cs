@@ -1,5 +1,6 @@
 // Builds the web host: the composition root for `cprdesk serve` and for tests on loopback.
 using CprDesk.Access;
+using CprDesk.Channels;
 using CprDesk.Deadlines;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
@@ -41,6 +42,7 @@ public static class AppHost
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = Math.Max(limits.MaxRequestBytes * 2, mailLimit + 1024 * 1024));
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
         builder.AddOnCallManagement();
+        builder.AddChannels(options);
         var app = builder.Build();
         app.MapCprDesk();
         return app;
@@ -110,6 +112,7 @@ public static class AppHost
         app.MapOnCallApi();
         app.MapSpamReviewApi();
         app.MapOnCallManagementApi();
+        app.MapChannels();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();

@@ -12,7 +12,7 @@ public static class Health
 
     public static void MapHealth(this WebApplication app)
     {
-        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, Intake.Health.IntakeHealth intake, CancellationToken ct) =>
+        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, Intake.Health.IntakeHealth intake, Channels.ChannelViews channels, CancellationToken ct) =>
         {
             var ok = await db.CanConnectAsync(ct);
             // The escalation engine cycles every 30 s; two minutes without a cycle means nobody would be paged.
@@ -20,11 +20,11 @@ public static class Health
             var engineOk = time.GetUtcNow().UtcDateTime - engine.Heartbeat < StaleEscalation;
             var status = !ok ? "failing" : engineOk ? "ok" : "degraded";
             return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last,
-                intake = ok ? await intake.SnapshotAsync(ct) : null },
+                intake = ok ? await intake.SnapshotAsync(ct) : null, channels = ok ? await channels.HealthAsync() : null },
                 statusCode: status == "ok" ? 200 : 503);
         }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time, Intake.Health.IntakeHealth intake) =>
+        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time, Intake.Health.IntakeHealth intake, Channels.ChannelViews channels) =>
         {
             var (byState, nearest, missed) = await queries.MetricsAsync();
             var sb = new StringBuilder();
@@ -36,6 +36,7 @@ public static class Health
             sb.Append("# HELP cprdesk_deadlines_missed_total Deadlines missed (met late, waived late, or overdue).\n# TYPE cprdesk_deadlines_missed_total counter\n");
             sb.Append(CultureInfo.InvariantCulture, $"cprdesk_deadlines_missed_total {missed}\n");
             await intake.AppendMetricsAsync(sb);
+            await channels.AppendMetricsAsync(sb);
             return Results.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
     }

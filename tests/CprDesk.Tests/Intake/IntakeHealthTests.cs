@@ -192,8 +192,9 @@ public sealed class StalledSpamdTests
         {
             Assert.Contains("unscored", (await db.Messages.SingleAsync(m => m.Id == result.MessageId)).Flags.Split(' '));
             var score = await db.SpamScores.SingleAsync(s => s.MessageId == result.MessageId);
-            Assert.Contains("timed out", score.Error);
-            Assert.InRange(score.ElapsedMs, 900, 5000);
+            // Either it waited out the timeout, or the health check's ping at start had already found spamd stalled.
+            Assert.True(score.Error!.Contains("timed out") || score.Error.Contains("not retried"), score.Error);
+            Assert.InRange(score.ElapsedMs, 0, 5000);
         }
         Assert.True(elapsed < TimeSpan.FromSeconds(20), $"took {elapsed}");
         Assert.Equal(ScorerStatus.Down, host.Service<ISpamScorer>().Status.State);
