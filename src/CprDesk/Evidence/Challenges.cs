@@ -10,9 +10,6 @@ namespace CprDesk.Evidence;
 
 public static class Challenges
 {
-    public static string NewText(string ticket) =>
-        $"CprDesk key-compromise proof for {ticket}: {Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}";
-
     /// <summary>The SPKI SHA-256 of the key that made the signature, or null and why not.</summary>
     public static (string? Spki, string Reason) Verify(string challenge, byte[] signature, IEnumerable<byte[]> publicMaterial)
     {

@@ -13,7 +13,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CprDesk.Evidence;
 
-public sealed class EvidenceService(Database database, TimeProvider time, ReportDesk desk, KeyVault vault, EvidenceSettings settings,
+public sealed class EvidenceService(Database database, TimeProvider time, ReportDesk desk, IntakePipeline intake, KeyVault vault, EvidenceSettings settings,
     CrtShClient crtSh, HttpClient http, IntakeLimits limits, ILogger<EvidenceService> log) : BackgroundService
 {
     public const string Actor = "system:evidence";
@@ -33,6 +33,7 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        intake.Processed += _ => Wake();
         while (!stoppingToken.IsCancellationRequested)
         {
             try { await RunOnceAsync(stoppingToken); }
@@ -292,7 +293,7 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
     {
         var row = await s.Db.ReportEvidence.FirstOrDefaultAsync(r => r.ReportId == reportId, ct);
         if (row is not null) return row.Challenge;
-        row = new ReportEvidence { ReportId = reportId, Challenge = Challenges.NewText(ticket), UpdatedAt = s.Now };
+        row = new ReportEvidence { ReportId = reportId, Challenge = vault.ChallengeFor(ticket), UpdatedAt = s.Now };
         s.Db.ReportEvidence.Add(row);
         return row.Challenge;
     }, ct);

@@ -47,6 +47,14 @@ public sealed class KeyVault
         return new KeyVault(fresh);
     }
 
+    /// <summary>The report's challenge text: unpredictable before the report exists (an HMAC under this key), yet
+    /// the same every time, so the status page can show it from the first second.</summary>
+    public string ChallengeFor(string ticket)
+    {
+        var mac = HMACSHA256.HashData(_key, System.Text.Encoding.UTF8.GetBytes("cprdesk-challenge:" + ticket));
+        return $"CprDesk key-compromise proof for {ticket}: {Convert.ToHexStringLower(mac.AsSpan(0, 16))}";
+    }
+
     public byte[] Encrypt(byte[] plaintext, string associated)
     {
         var output = new byte[12 + 16 + plaintext.Length];

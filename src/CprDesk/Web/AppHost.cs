@@ -1,6 +1,7 @@
 // Builds the web host: the composition root for `cprdesk serve` and for tests on loopback.
 using CprDesk.Access;
 using CprDesk.Deadlines;
+using CprDesk.Evidence;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
 using CprDesk.Intake.Smtp;
@@ -39,6 +40,7 @@ public static class AppHost
         var mailLimit = builder.Configuration.GetSection("CprDesk:Mail:Listener").Get<SmtpListenerSettings>()?.MaxMessageBytes ?? new SmtpListenerSettings().MaxMessageBytes;
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = Math.Max(limits.MaxRequestBytes * 2, mailLimit + 1024 * 1024));
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
+        builder.AddEvidence(options);
         var app = builder.Build();
         app.MapCprDesk();
         return app;
@@ -105,6 +107,7 @@ public static class AppHost
         app.MapReportsApi();
         app.MapMailApi();
         app.MapOnCallApi();
+        app.MapEvidence();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();
