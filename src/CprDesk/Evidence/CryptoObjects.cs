@@ -95,10 +95,9 @@ public static class CryptoObjects
                         if (t1 == Asn1Tag.Integer) return "certificate"; // v1 certificate: serial after no version
                         if (t1 == Asn1Tag.Sequence)
                         {
-                            firstSeq.ReadSequence();
-                            var t2 = firstSeq.PeekTag();
-                            if (t2 == Asn1Tag.Sequence) return "csr"; // version, subject, spki
-                            return "crl"; // version, algorithm, issuer, thisUpdate
+                            // CRL: version, algorithm { OID … }, issuer, thisUpdate. CSR: version, subject { SET … }, spki.
+                            var second = firstSeq.ReadSequence();
+                            return second.HasData && second.PeekTag() == Asn1Tag.ObjectIdentifier ? "crl" : "csr";
                         }
                     }
                     if (t0 == Asn1Tag.Sequence) return "crl"; // v1 CRL: algorithm first

@@ -64,7 +64,7 @@ public static class TestPki
     public static byte[] Email(string body, params (string Name, string Type, byte[] Content)[] attachments)
     {
         var sb = new StringBuilder();
-        sb.Append("From: Reporter <reporter@example.org>\r\nTo: cpr@ca.example\r\nSubject: Key compromise\r\nMessage-ID: <")
+        sb.Append("From: Reporter <reporter@example.org>\r\nTo: cpr@ca.example\r\nSubject: Certificate problem\r\nMessage-ID: <")
           .Append(Guid.NewGuid().ToString("N")).Append("@example.org>\r\nMIME-Version: 1.0\r\n");
         if (attachments.Length == 0)
         {
