@@ -111,12 +111,14 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
             raw = (await BlobStore.GetAsync(db, message.RawSha256))!.Content;
             ticket = await db.Reports.Where(r => r.Id == job.ReportId).Select(r => r.Ticket).FirstAsync(ct);
         }
+        var started = time.GetTimestamp();
         var findings = (await ExtractAsync(message, raw)).ToList();
         findings.AddRange(await CrtShFindingsAsync(findings, ct));
         var fetchedCrls = await FetchCrlsAsync(findings, ct);
         var challenge = await EnsureChallengeAsync(job.ReportId, ticket, ct);
         findings = findings.Select(f => f.Kind == FindingKinds.ChallengeSignature ? VerifyChallenge(f, challenge, findings, job.ReportId) : f).ToList();
 
+        var extracted = time.GetElapsedTime(started);
         await database.WriteAsync(time, async s =>
         {
             await s.Db.EvidenceFindings.Where(f => f.MessageId == job.MessageId).ExecuteDeleteAsync(ct);
@@ -139,6 +141,7 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
             }, ct);
         }
 
+        var stored = time.GetElapsedTime(started);
         var crlResults = await CheckCrlsAsync(findings, fetchedCrls, ct);
         var newSubscribers = await database.WriteAsync(time, async s =>
         {
@@ -166,12 +169,22 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
         }, ct);
 
         // Each Subscriber found gets its own preliminary-report clock, counted from the report's receipt (ReportDesk audits it).
-        foreach (var email in newSubscribers)
+        var matched = time.GetElapsedTime(started);
+        if (newSubscribers.Count > 0)
         {
-            try { await desk.AddSubscriberAsync(ticket, Actor, email, null); }
-            catch (DeskException ex) { log.LogWarning("Subscriber {Email} from the inventory could not be added to {Ticket}: {Error}", email, ticket, ex.Message); }
+            try { await desk.AddSubscribersAsync(ticket, Actor, newSubscribers); }
+            catch (DeskException)
+            {
+                // One address the desk refuses must not cost the others their clocks.
+                foreach (var email in newSubscribers)
+                {
+                    try { await desk.AddSubscriberAsync(ticket, Actor, email, null); }
+                    catch (DeskException ex) { log.LogWarning("Subscriber {Email} from the inventory could not be added to {Ticket}: {Error}", email, ticket, ex.Message); }
+                }
+            }
         }
-        log.LogInformation("Evidence of message {MessageId} in {Ticket}: {Count} findings, {Subscribers} new Subscriber(s)", job.MessageId, ticket, findings.Count, newSubscribers.Count);
+        log.LogInformation("Evidence of message {MessageId} in {Ticket}: {Count} findings, {Subscribers} new Subscriber(s); extracted {Extracted:0.0} s, stored {Stored:0.0} s, matched {Matched:0.0} s, Subscribers {Total:0.0} s",
+            job.MessageId, ticket, findings.Count, newSubscribers.Count, extracted.TotalSeconds, stored.TotalSeconds, matched.TotalSeconds, time.GetElapsedTime(started).TotalSeconds);
     }
 
     private EvidenceFinding ToRow(Finding f, long reportId, long messageId, DateTime now)

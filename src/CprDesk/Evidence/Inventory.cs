@@ -1,6 +1,6 @@
 // The CA's inventory of issued certificates, imported from CSV (one row per certificate) or a directory of
-// PEM/DER files, indexed by serial, SHA-256 and SPKI SHA-256. Imports use prepared ADO.NET INSERTs (an
-// upsert on sha256) in large transactions: a million rows must not go through EF change tracking.
+// PEM/DER files, indexed by serial, SHA-256 and SPKI SHA-256. Imports use prepared ADO.NET INSERTs into a staging
+// table, then one sorted upsert on sha256: a million rows must not go through EF change tracking.
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using CprDesk.Reports;
@@ -18,10 +18,6 @@ public static class Inventory
     public const string CsvHeader = "serial,sha256,not_before,not_after,subject_cn,sans,subscriber_email";
     /// <summary>The CSV may carry an eighth column with the SPKI SHA-256 (the issue's header has none; matching a key needs it).</summary>
     public const string CsvHeaderWithSpki = CsvHeader + ",spki_sha256";
-
-    /// <summary>Rows per transaction: the import holds SQLite's write lock only this long at a time, so a running
-    /// server's intake (30 s busy timeout) never waits long behind a million-row import.</summary>
-    public const int RowsPerTransaction = 100_000;
 
     internal sealed record Row(string Serial, string Sha256, string? Spki, DateTime? NotBefore, DateTime? NotAfter, string? Cn, string? Sans,
         string? Email, string? Issuer, bool IsCa, byte[]? Der);
@@ -83,42 +79,36 @@ public static class Inventory
         return new InventoryImportResult(dir, imported, rejected, time.GetElapsedTime(started));
     }
 
+    /// <summary>Rows are first written to a staging table without indexes (sequential, fast), then moved into the
+    /// inventory in one statement sorted by sha256. A large import rebuilds the serial and SPKI indexes instead of
+    /// updating them row by row; it does so inside the transaction, so readers (WAL) keep using the old indexes
+    /// until the commit.</summary>
     internal static async Task<int> InsertAsync(Database database, TimeProvider time, IEnumerable<Row> rows, CancellationToken ct)
     {
         await using var connection = new SqliteConnection(database.ConnectionString);
         await connection.OpenAsync(ct);
-        await using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA synchronous=FULL;";
-            await pragma.ExecuteNonQueryAsync(ct);
-        }
+        await ExecAsync(connection, null, """
+            PRAGMA synchronous=FULL; PRAGMA cache_size=-131072;
+            CREATE TEMP TABLE IF NOT EXISTS inventory_staging (serial TEXT, sha256 TEXT, spki_sha256 TEXT, not_before TEXT, not_after TEXT,
+                subject_cn TEXT, sans TEXT, subscriber_email TEXT, issuer TEXT, is_ca INTEGER, der BLOB);
+            DELETE FROM inventory_staging;
+            """, ct);
         var now = Timestamp(time.GetUtcNow().UtcDateTime);
         var count = 0;
-        SqliteTransaction? tx = null;
-        SqliteCommand? cmd = null;
-        try
+        await using (var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct))
         {
+            await using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO inventory_staging (serial, sha256, spki_sha256, not_before, not_after, subject_cn, sans, subscriber_email, issuer, is_ca, der)
+                VALUES ($serial, $sha256, $spki, $nb, $na, $cn, $sans, $email, $issuer, $ca, $der)
+                """;
+            foreach (var name in new[] { "$serial", "$sha256", "$spki", "$nb", "$na", "$cn", "$sans", "$email", "$issuer", "$ca", "$der" })
+                cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
+            cmd.Prepare();
+            var p = cmd.Parameters;
             foreach (var r in rows)
             {
-                if (tx is null)
-                {
-                    tx = connection.BeginTransaction();
-                    cmd = connection.CreateCommand();
-                    cmd.Transaction = tx;
-                    cmd.CommandText = """
-                        INSERT INTO inventory_certificates (serial, sha256, spki_sha256, not_before, not_after, subject_cn, sans, subscriber_email, issuer, is_ca, der, imported_at)
-                        VALUES ($serial, $sha256, $spki, $nb, $na, $cn, $sans, $email, $issuer, $ca, $der, $now)
-                        ON CONFLICT (sha256) DO UPDATE SET serial = excluded.serial, spki_sha256 = COALESCE(excluded.spki_sha256, inventory_certificates.spki_sha256),
-                            not_before = excluded.not_before, not_after = excluded.not_after, subject_cn = excluded.subject_cn, sans = excluded.sans,
-                            subscriber_email = COALESCE(excluded.subscriber_email, inventory_certificates.subscriber_email),
-                            issuer = COALESCE(excluded.issuer, inventory_certificates.issuer), is_ca = MAX(excluded.is_ca, inventory_certificates.is_ca),
-                            der = COALESCE(excluded.der, inventory_certificates.der), imported_at = excluded.imported_at
-                        """;
-                    foreach (var name in new[] { "$serial", "$sha256", "$spki", "$nb", "$na", "$cn", "$sans", "$email", "$issuer", "$ca", "$der", "$now" })
-                        cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
-                    cmd.Prepare();
-                }
-                var p = cmd!.Parameters;
                 p[0].Value = r.Serial;
                 p[1].Value = r.Sha256;
                 p[2].Value = (object?)r.Spki ?? DBNull.Value;
@@ -130,24 +120,49 @@ public static class Inventory
                 p[8].Value = (object?)r.Issuer ?? DBNull.Value;
                 p[9].Value = r.IsCa ? 1 : 0;
                 p[10].Value = (object?)r.Der ?? DBNull.Value;
-                p[11].Value = now;
                 await cmd.ExecuteNonQueryAsync(ct);
-                if (++count % RowsPerTransaction == 0)
-                {
-                    await tx!.CommitAsync(ct);
-                    await cmd.DisposeAsync();
-                    await tx.DisposeAsync();
-                    tx = null;
-                }
+                count++;
             }
-            if (tx is not null) await tx.CommitAsync(ct);
+            await tx.CommitAsync(ct);
         }
-        finally
+        var rebuild = count >= RebuildIndexesFrom;
+        await using (var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct))
         {
-            if (cmd is not null) await cmd.DisposeAsync();
-            if (tx is not null) await tx.DisposeAsync();
+            if (rebuild) await ExecAsync(connection, tx, "DROP INDEX IF EXISTS ix_inventory_serial; DROP INDEX IF EXISTS ix_inventory_spki;", ct);
+            await using (var move = connection.CreateCommand())
+            {
+                move.Transaction = tx;
+                // A later row for the same certificate wins; WHERE true keeps SQLite's parser from reading ON CONFLICT as a join.
+                move.CommandText = """
+                    INSERT INTO inventory_certificates (serial, sha256, spki_sha256, not_before, not_after, subject_cn, sans, subscriber_email, issuer, is_ca, der, imported_at)
+                    SELECT serial, sha256, spki_sha256, not_before, not_after, subject_cn, sans, subscriber_email, issuer, is_ca, der, $now
+                    FROM inventory_staging WHERE true ORDER BY sha256, rowid
+                    ON CONFLICT (sha256) DO UPDATE SET serial = excluded.serial, spki_sha256 = COALESCE(excluded.spki_sha256, inventory_certificates.spki_sha256),
+                        not_before = excluded.not_before, not_after = excluded.not_after, subject_cn = excluded.subject_cn, sans = excluded.sans,
+                        subscriber_email = COALESCE(excluded.subscriber_email, inventory_certificates.subscriber_email),
+                        issuer = COALESCE(excluded.issuer, inventory_certificates.issuer), is_ca = MAX(excluded.is_ca, inventory_certificates.is_ca),
+                        der = COALESCE(excluded.der, inventory_certificates.der), imported_at = excluded.imported_at
+                    """;
+                move.Parameters.AddWithValue("$now", now);
+                await move.ExecuteNonQueryAsync(ct);
+            }
+            if (rebuild)
+                await ExecAsync(connection, tx, "CREATE INDEX ix_inventory_serial ON inventory_certificates(serial); CREATE INDEX ix_inventory_spki ON inventory_certificates(spki_sha256);", ct);
+            await tx.CommitAsync(ct);
         }
+        await ExecAsync(connection, null, "DROP TABLE IF EXISTS inventory_staging;", ct);
         return count;
+    }
+
+    /// <summary>From this many rows on, the serial and SPKI indexes are rebuilt rather than updated row by row.</summary>
+    public const int RebuildIndexesFrom = 100_000;
+
+    private static async Task ExecAsync(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>EF Core's SQLite text form of a DateTime, so rows written here read back through the model.</summary>
