@@ -58,6 +58,8 @@ public static class CliApp
         root.Subcommands.Add(AuditCommand(data));
         root.Subcommands.Add(ReportCommand(data));
         root.Subcommands.Add(Channels.ChannelsCli.Command(data));
+        root.Subcommands.Add(Evidence.EvidenceCli.InventoryCommand(data));
+        root.Subcommands.Add(Evidence.EvidenceCli.CrlCommand(data));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

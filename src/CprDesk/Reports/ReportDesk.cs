@@ -115,6 +115,13 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
         await FindOrAddSubscriberAsync(s, r, actor, RequireEmail("email", email), name);
     });
 
+    /// <summary>Adds several Subscribers in one transaction with one clock sync (evidence matching a bulk report);
+    /// each still gets its own audited preliminary-report clock from the original receipt time.</summary>
+    public Task AddSubscribersAsync(string ticket, string actor, IReadOnlyList<string> emails) => ActAsync(ticket, actor, async (s, r) =>
+    {
+        foreach (var email in emails) await FindOrAddSubscriberAsync(s, r, actor, RequireEmail("email", email), null);
+    });
+
     /// <param name="send">True: the text goes out by mail through the outbox and the clock is met when the relay
     /// accepts it. False: it was sent outside CprDesk at <paramref name="sentAt"/> and is recorded as such.</param>
     public Task RecordPreliminaryReportAsync(string ticket, string actor, string? recipient, string? to, string? subscriberName,

@@ -2,6 +2,7 @@
 using CprDesk.Access;
 using CprDesk.Channels;
 using CprDesk.Deadlines;
+using CprDesk.Evidence;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
 using CprDesk.Intake.Smtp;
@@ -43,6 +44,7 @@ public static class AppHost
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
         builder.AddOnCallManagement();
         builder.AddChannels(options);
+        builder.AddEvidence(options);
         var app = builder.Build();
         app.MapCprDesk();
         return app;
@@ -113,6 +115,7 @@ public static class AppHost
         app.MapSpamReviewApi();
         app.MapOnCallManagementApi();
         app.MapChannels();
+        app.MapEvidence();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();

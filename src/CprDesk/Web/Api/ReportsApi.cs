@@ -13,7 +13,10 @@ public sealed record ReportListItem(string Ticket, string State, string? Resolut
     string? Assignee, IReadOnlyList<DeadlineView> Deadlines);
 public sealed record ReportResponse(string Ticket, string State, string? Resolution, string? Category, string? RevocationReason, string? CrlReason,
     DateTime ReceivedAt, ReporterView Reporter, string? Assignee, IReadOnlyList<DeadlineView> Deadlines, IReadOnlyList<MessageView> Messages,
-    IReadOnlyList<ApiEvent> Events, IReadOnlyList<NotificationView> Notifications);
+    IReadOnlyList<ApiEvent> Events, IReadOnlyList<NotificationView> Notifications)
+{
+    public Evidence.EvidenceView? Evidence { get; init; }
+}
 public sealed record ReporterView(string Email, string? Name);
 public sealed record ApiEvent(DateTime At, string Actor, string Type, JsonElement Detail, string Hash);
 
@@ -82,11 +85,11 @@ public static class ReportsApi
             return Results.Ok(list.Select(r => new ReportListItem(r.Ticket, r.State, r.Resolution, r.Category, r.ReceivedAt, r.ReporterEmail, r.Assignee, r.Deadlines)));
         }).RequireAuthorization(Policies.Read).Produces<List<ReportListItem>>().ProducesProblem(400).ProducesProblem(401);
 
-        api.MapGet("/reports/{ticket}", async (string ticket, ReportQueries queries) =>
+        api.MapGet("/reports/{ticket}", async (string ticket, ReportQueries queries, Evidence.EvidenceQueries evidence) =>
         {
             var d = await queries.GetAsync(ticket);
             if (d is null) return Problem(DeskException.NotFound($"No report {ticket}."));
-            return Results.Ok(ToResponse(d));
+            return Results.Ok(ToResponse(d) with { Evidence = await evidence.GetAsync(ticket) });
         }).RequireAuthorization(Policies.Read).Produces<ReportResponse>().ProducesProblem(404).ProducesProblem(401);
 
         api.MapPost("/reports/{ticket}/actions/{action}", async (string ticket, string action, HttpContext ctx, ReportDesk desk, ReportQueries queries) =>
