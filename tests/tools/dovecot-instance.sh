@@ -130,7 +130,8 @@ service stats {
 EOF
   echo "$port" >"$dir/port"
   echo "$tlsport" >"$dir/tlsport"
-  /usr/sbin/dovecot -c "$dir/dovecot.conf" || { tail -n 30 "$dir/dovecot.log" >&2 || true; die "dovecot did not start"; }
+  # The daemon must not keep the caller's stdout/stderr open (a test reading them to the end would wait forever).
+  /usr/sbin/dovecot -c "$dir/dovecot.conf" </dev/null >>"$dir/dovecot.log" 2>&1 || { tail -n 30 "$dir/dovecot.log" >&2 || true; die "dovecot did not start"; }
   local waited=0
   until port_open "$port" && port_open "$tlsport"; do
     sleep 0.2

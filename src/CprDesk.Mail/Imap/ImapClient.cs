@@ -257,10 +257,16 @@ public sealed class ImapClient : IAsyncDisposable
     }
 
     /// <summary>The UIDs of every message in the examined folder, ascending.</summary>
-    public async Task<IReadOnlyList<uint>> UidSearchAllAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<uint>> UidSearchAllAsync(CancellationToken ct = default) => UidSearchAsync("ALL", ct);
+
+    /// <summary>UIDs of messages larger than <paramref name="bytes"/> (SEARCH LARGER): found without downloading them.</summary>
+    public Task<IReadOnlyList<uint>> UidSearchLargerAsync(long bytes, CancellationToken ct = default) =>
+        UidSearchAsync("LARGER " + bytes.ToString(CultureInfo.InvariantCulture), ct);
+
+    private async Task<IReadOnlyList<uint>> UidSearchAsync(string criteria, CancellationToken ct)
     {
         var uids = new SortedSet<uint>();
-        foreach (var r in await RunAsync("UID SEARCH", ["UID SEARCH ALL"], ct).ConfigureAwait(false))
+        foreach (var r in await RunAsync("UID SEARCH", ["UID SEARCH " + criteria], ct).ConfigureAwait(false))
         {
             using (r)
             {

@@ -3,6 +3,7 @@ using CprDesk.Access;
 using CprDesk.Deadlines;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
+using CprDesk.Intake.Imap;
 using CprDesk.Intake.Smtp;
 using CprDesk.Notifications;
 using CprDesk.Reports;
@@ -39,6 +40,7 @@ public static class AppHost
         var mailLimit = builder.Configuration.GetSection("CprDesk:Mail:Listener").Get<SmtpListenerSettings>()?.MaxMessageBytes ?? new SmtpListenerSettings().MaxMessageBytes;
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = Math.Max(limits.MaxRequestBytes * 2, mailLimit + 1024 * 1024));
         builder.AddCprDesk(options, limits, time ?? TimeProvider.System);
+        builder.AddMailboxPolling();
         var app = builder.Build();
         app.MapCprDesk();
         return app;
