@@ -12,18 +12,19 @@ public static class Health
 
     public static void MapHealth(this WebApplication app)
     {
-        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, CancellationToken ct) =>
+        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, Intake.Imap.MailboxStatus mailboxes, CancellationToken ct) =>
         {
             var ok = await db.CanConnectAsync(ct);
             // The escalation engine cycles every 30 s; two minutes without a cycle means nobody would be paged.
             var last = engine.LastCycleAt;
             var engineOk = time.GetUtcNow().UtcDateTime - engine.Heartbeat < StaleEscalation;
-            var status = !ok ? "failing" : engineOk ? "ok" : "degraded";
-            return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last },
+            var boxes = ok ? await mailboxes.HealthAsync(ct) : [];
+            var status = !ok ? "failing" : engineOk && Intake.Imap.MailboxStatus.Healthy(boxes) ? "ok" : "degraded";
+            return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last, mailboxes = boxes },
                 statusCode: status == "ok" ? 200 : 503);
         }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time) =>
+        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time, Intake.Imap.MailboxStatus mailboxes) =>
         {
             var (byState, nearest, missed) = await queries.MetricsAsync();
             var sb = new StringBuilder();
@@ -34,6 +35,7 @@ public static class Health
                 sb.Append(CultureInfo.InvariantCulture, $"cprdesk_next_deadline_seconds {Math.Round((due - time.GetUtcNow().UtcDateTime).TotalSeconds)}\n");
             sb.Append("# HELP cprdesk_deadlines_missed_total Deadlines missed (met late, waived late, or overdue).\n# TYPE cprdesk_deadlines_missed_total counter\n");
             sb.Append(CultureInfo.InvariantCulture, $"cprdesk_deadlines_missed_total {missed}\n");
+            sb.Append(await mailboxes.MetricsAsync());
             return Results.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
     }

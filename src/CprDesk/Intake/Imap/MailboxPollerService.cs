@@ -51,6 +51,7 @@ public static class MailboxSetup
         var s = builder.Services;
         s.AddSingleton(sp => new MailboxPollers(mailboxes.Select(m => new MailboxPoller(m, sp.GetRequiredService<Database>(), sp.GetRequiredService<IntakePipeline>(),
             sp.GetRequiredService<Outbox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MailboxPoller>>())).ToList()));
+        s.AddSingleton<MailboxStatus>();
         s.AddHostedService<MailboxPollerService>();
     }
 }
