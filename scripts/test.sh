@@ -9,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ -x /usr/sbin/postfix ] || missing+=(postfix)   # the Postfix tests run a private instance (tests/tools/postfix-instance.sh)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core dovecot-imapd)   # the IMAP poller tests run a private Dovecot (tests/tools/dovecot-instance.sh)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
