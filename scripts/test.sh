@@ -10,6 +10,7 @@ command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ -x /usr/sbin/postfix ] || missing+=(postfix)   # the Postfix tests run a private instance (tests/tools/postfix-instance.sh)
 [ -x /usr/sbin/spamd ] || missing+=(spamassassin spamd)   # the spam tests run a private spamd on a loopback port (Debian 12: spamd is its own package)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core dovecot-imapd)   # the IMAP poller tests run a private Dovecot (tests/tools/dovecot-instance.sh)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

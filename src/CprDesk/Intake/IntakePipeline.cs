@@ -21,6 +21,8 @@ public sealed record RawSubmission(string Channel, byte[] Body, string? ContentT
     public bool Tls { get; init; }
     /// <summary>When the channel finished receiving (SMTP: end of DATA); our commit time when null.</summary>
     public DateTime? ReceivedAt { get; init; }
+    /// <summary>Flags the channel knows at receipt (IMAP: <c>found-in-junk</c>); kept when the message is processed.</summary>
+    public IReadOnlyList<string> Flags { get; init; } = [];
 }
 
 /// <summary>The report a message created or joined. <see cref="StatusToken"/> is set only for a new report.</summary>
@@ -30,6 +32,10 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     Outbox outbox, MailSettings mail, ILogger<IntakePipeline> log, Spam.ISpamScorer? spamScorer = null)
 {
     public const string EmailChannel = "email";
+    /// <summary>Mail fetched from a hosted mailbox (Intake/Imap); processed exactly as SMTP mail.</summary>
+    public const string ImapChannel = "imap";
+
+    public static bool IsMailChannel(string channel) => channel is EmailChannel or ImapChannel;
 
     /// <summary>Raised after a message became (or joined) a report; for watchdogs and tests.</summary>
     public event Action<IntakeResult>? Processed;
@@ -144,7 +150,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         var insert = s.Command("""
             INSERT INTO inbound_messages (channel, received_at, accepted_at, raw_sha256, raw_size, content_type, peer_address, status,
                 envelope_from, envelope_to, helo, tls, subject, flags)
-            VALUES ($channel, $received, $accepted, $sha, $size, $type, $peer, 'received', $from, $to, $helo, $tls, $subject, '')
+            VALUES ($channel, $received, $accepted, $sha, $size, $type, $peer, 'received', $from, $to, $helo, $tls, $subject, $flags)
             RETURNING id
             """);
         insert.Parameters["$channel"].Value = raw.Channel;
@@ -158,6 +164,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         insert.Parameters["$to"].Value = (object?)envelopeTo ?? DBNull.Value;
         insert.Parameters["$helo"].Value = (object?)raw.Helo ?? DBNull.Value;
         insert.Parameters["$tls"].Value = raw.Tls;
+        insert.Parameters["$flags"].Value = string.Join(' ', raw.Flags);
         insert.Parameters["$subject"].Value = raw.Channel switch { "web-form" => "Web form submission", "api" => "API submission", _ => DBNull.Value };
         var id = (long)(await insert.ExecuteScalarAsync())!;
 
@@ -196,7 +203,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             body = (await BlobStore.GetAsync(db, message.RawSha256))!.Content;
         }
         IntakeResult result;
-        if (message.Channel != EmailChannel) result = await ProcessWebAsync(message, body);
+        if (!IsMailChannel(message.Channel)) result = await ProcessWebAsync(message, body);
         else
         {
             try
@@ -258,7 +265,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         // Malformed mail still becomes a report: the parser never throws on content and lists what it found wrong.
         using var mime = MimeParser.Parse(body);
         var suppression = MailRules.AutoReplySuppression(mime, message.EnvelopeFrom, outbox.LoopToken);
-        var flags = new List<string>();
+        var flags = message.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
         if (mime.Defects.Count > 0) flags.Add("malformed");
         if (suppression is not null && suppression != "rate-limit") flags.Add(suppression == "our-loop-header" ? "our-own-mail" : "auto-submitted");
         var receivedAt = message.ReceivedAt;
@@ -303,8 +310,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
 
             m.Flags = string.Join(' ', flags);
             var reporter = from?.Address ?? (string.IsNullOrEmpty(message.EnvelopeFrom) ? "unknown" : message.EnvelopeFrom);
-            var created = await desk.CreateAsync(s, new NewReport(EmailChannel, m.Id, receivedAt, reporter, Cap(from?.DisplayName, 200), null,
-                Cap(mime.TextBody, WebSubmissionParser.MaxDescriptionChars) ?? "(the message has no text body)", [], attachments), "channel:email");
+            var created = await desk.CreateAsync(s, new NewReport(message.Channel, m.Id, receivedAt, reporter, Cap(from?.DisplayName, 200), null,
+                Cap(mime.TextBody, WebSubmissionParser.MaxDescriptionChars) ?? "(the message has no text body)", [], attachments), $"channel:{message.Channel}");
             var refs = mime.References.Concat(mime.MessageId is null ? [] : [mime.MessageId]).TakeLast(20).ToList();
             await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, Spam.SpamFlagging.SuppressionFor(spam, suppression), mime.MessageId, refs, mime.Subject);
             await Spam.SpamFlagging.HoldForReviewAsync(s, created.Report, m.Id, spam, acknowledgementHeld: suppression is null);
@@ -319,10 +326,10 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     {
         if (await AlreadyProcessedAsync(s, message.Id) is { } done) return done;
         var m = await s.Db.Messages.FirstAsync(x => x.Id == message.Id);
-        m.Flags = "processing-failed";
+        m.Flags = string.Join(' ', m.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).Append("processing-failed"));
         m.StatusDetail = Cap($"{error.GetType().Name}: {error.Message}", 1000);
         var reporter = string.IsNullOrEmpty(message.EnvelopeFrom) ? "unknown" : message.EnvelopeFrom;
-        var created = await desk.CreateAsync(s, new NewReport(EmailChannel, m.Id, message.ReceivedAt, reporter, null, null,
+        var created = await desk.CreateAsync(s, new NewReport(message.Channel, m.Id, message.ReceivedAt, reporter, null, null,
             $"CprDesk could not process this message automatically ({m.StatusDetail}). Read the raw message.", [], []), "channel:email");
         await s.AuditAsync("system", "message.processing-failed", created.Report.Ticket, new { messageId = m.Id, error = m.StatusDetail });
         return new IntakeResult(created.Report, created.StatusToken, m.Id, true);

@@ -5,6 +5,7 @@ using CprDesk.Deadlines;
 using CprDesk.Evidence;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
+using CprDesk.Intake.Imap;
 using CprDesk.Intake.Smtp;
 using CprDesk.Intake.Spam;
 using CprDesk.Notifications;
@@ -45,6 +46,7 @@ public static class AppHost
         builder.AddOnCallManagement();
         builder.AddChannels(options);
         builder.AddEvidence(options);
+        builder.AddMailboxPolling();
         var app = builder.Build();
         app.MapCprDesk();
         return app;

@@ -12,19 +12,20 @@ public static class Health
 
     public static void MapHealth(this WebApplication app)
     {
-        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, Intake.Health.IntakeHealth intake, Channels.ChannelViews channels, CancellationToken ct) =>
+        app.MapGet("/healthz", async (Database db, Escalation.EscalationEngine engine, TimeProvider time, Intake.Health.IntakeHealth intake, Channels.ChannelViews channels, Intake.Imap.MailboxStatus mailboxes, CancellationToken ct) =>
         {
             var ok = await db.CanConnectAsync(ct);
             // The escalation engine cycles every 30 s; two minutes without a cycle means nobody would be paged.
             var last = engine.LastCycleAt;
             var engineOk = time.GetUtcNow().UtcDateTime - engine.Heartbeat < StaleEscalation;
-            var status = !ok ? "failing" : engineOk ? "ok" : "degraded";
+            var boxes = ok ? await mailboxes.HealthAsync(ct) : [];
+            var status = !ok ? "failing" : engineOk && Intake.Imap.MailboxStatus.Healthy(boxes) ? "ok" : "degraded";
             return Results.Json(new { status, database = ok ? "ok" : "unreachable", escalation = engineOk ? "ok" : "stale", escalationLastCycle = last,
-                intake = ok ? await intake.SnapshotAsync(ct) : null, channels = ok ? await channels.HealthAsync() : null },
+                intake = ok ? await intake.SnapshotAsync(ct) : null, channels = ok ? await channels.HealthAsync() : null, mailboxes = boxes },
                 statusCode: status == "ok" ? 200 : 503);
         }).AllowAnonymous().ExcludeFromDescription();
 
-        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time, Intake.Health.IntakeHealth intake, Channels.ChannelViews channels) =>
+        app.MapGet("/metrics", async (ReportQueries queries, TimeProvider time, Intake.Health.IntakeHealth intake, Channels.ChannelViews channels, Intake.Imap.MailboxStatus mailboxes) =>
         {
             var (byState, nearest, missed) = await queries.MetricsAsync();
             var sb = new StringBuilder();
@@ -37,6 +38,7 @@ public static class Health
             sb.Append(CultureInfo.InvariantCulture, $"cprdesk_deadlines_missed_total {missed}\n");
             await intake.AppendMetricsAsync(sb);
             await channels.AppendMetricsAsync(sb);
+            sb.Append(await mailboxes.MetricsAsync());
             return Results.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
     }
