@@ -1,5 +1,6 @@
 // Builds the web host: the composition root for `cprdesk serve` and for tests on loopback.
 using CprDesk.Access;
+using CprDesk.Compliance.Incidents;
 using CprDesk.Deadlines;
 using CprDesk.Intake;
 using CprDesk.Intake.Email;
@@ -66,6 +67,7 @@ public static class AppHost
         s.AddSingleton<SmtpListenerService>();
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
         s.AddSingleton(Escalation.EscalationPolicy.Load(options.ResolveEscalationPolicyFile()));
+        builder.AddIncidents();
         s.AddSingleton<Escalation.EscalationEngine>();
         s.AddHostedService(sp => sp.GetRequiredService<Escalation.EscalationEngine>());
         s.AddSingleton<ReportDesk>();
@@ -105,6 +107,7 @@ public static class AppHost
         app.MapReportsApi();
         app.MapMailApi();
         app.MapOnCallApi();
+        app.MapIncidentsApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();
