@@ -222,7 +222,7 @@ public static class IncidentsApi
     }
 
     public static string ClockState(IncidentClockRow c, DateTime now) =>
-        new Clock(c.Name, null, null, c.DueAt, c.MetAt, c.WaivedAt, "").StateAt(now, TimeSpan.FromDays(1)).ToString();
+        ReportQueries.StateName(new Clock(c.Name, null, null, c.DueAt, c.MetAt, c.WaivedAt, "").StateAt(now, TimeSpan.FromDays(1)));
 
     private static async Task<IncidentSummaryView> SummaryAsync(IncidentDesk desk, long id, TimeProvider time)
     {
@@ -230,7 +230,7 @@ public static class IncidentsApi
         var now = time.GetUtcNow().UtcDateTime;
         var open = d.Clocks.Where(c => c.MetAt is null && c.WaivedAt is null).OrderBy(c => c.DueAt).FirstOrDefault();
         return new IncidentSummaryView(id, d.Incident.Kind, d.Incident.Title, d.Incident.Status, d.Incident.AwareAt, d.Incident.BugId, open?.DueAt, open?.Name,
-            d.Clocks.Any(c => ClockState(c, now) == nameof(Deadlines.ClockState.Missed)));
+            d.Clocks.Any(c => ClockState(c, now) == "missed"));
     }
 
     public static async Task<IncidentView> ViewAsync(IncidentDesk desk, IncidentDrafts drafts, TimeProvider time, long id)
