@@ -139,8 +139,17 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
                         Text = text.Length > 100_000 ? text[..100_000] : text,
                     });
                     commentCount++;
-                    if (count == 0) { bug.Description = text.Length > 20_000 ? text[..20_000] : text; ApplyReading(bug); }
+                    if (count == 0) bug.Description = text.Length > 20_000 ? text[..20_000] : text;
                 }
+            }
+            await s.Db.SaveChangesAsync();
+            // Classification reads every comment (a CA's own report says what broke); similarity uses comment 0.
+            foreach (var bugId in bugs.Select(Id).OfType<long>().Union(comments.Keys).Distinct())
+            {
+                var bug = await s.Db.BugzillaBugs.FirstOrDefaultAsync(x => x.Id == bugId);
+                if (bug is null) continue;
+                var all = await s.Db.BugzillaComments.Where(x => x.BugId == bugId).OrderBy(x => x.Count).Select(x => x.Text).ToListAsync();
+                ApplyReading(bug, all.Count == 0 ? null : string.Join("\n\n", all));
             }
             await s.Db.SaveChangesAsync();
             // Our own bugs: link them to the incident that names them; their whiteboard drives the update clock.
@@ -164,7 +173,7 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
             return new ImportResult(bugs.Count, created, commentCount, latest);
         });
 
-    private void ApplyReading(BugzillaBug row)
+    private void ApplyReading(BugzillaBug row, string? comments = null)
     {
         var wb = Whiteboard.Parse(row.Whiteboard);
         row.Tags = string.Join(' ', wb.Tags);
@@ -174,7 +183,8 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
         row.CaOwner = colon > 0 ? row.Summary[..colon].Trim() : null;
         row.Own = row.CaOwner is not null && !string.IsNullOrWhiteSpace(incidents.Options.CaOwnerName)
             && string.Equals(row.CaOwner, incidents.Options.CaOwnerName.Trim(), StringComparison.OrdinalIgnoreCase);
-        var classes = taxonomy.Classify(row.Summary, row.Description, wb.Tags);
+        var text = comments ?? row.Description;
+        var classes = taxonomy.Classify(row.Summary, text is { Length: > 50_000 } ? text[..50_000] : text, wb.Tags);
         row.FailureClasses = string.Join(' ', classes.Select(c => c.Class));
         row.ClassReasons = JsonSerializer.Serialize(classes, AuditJson.Options);
     }
