@@ -57,6 +57,8 @@ public static class CliApp
         root.Subcommands.Add(TokenCommand(data));
         root.Subcommands.Add(AuditCommand(data));
         root.Subcommands.Add(ReportCommand(data));
+        root.Subcommands.Add(Compliance.Incidents.IncidentCommands.Incident(data));
+        root.Subcommands.Add(Compliance.Incidents.IncidentCommands.Bugzilla(data));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

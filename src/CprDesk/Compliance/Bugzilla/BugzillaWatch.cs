@@ -236,7 +236,10 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
     public async Task<IReadOnlyList<BugzillaBug>> ReviewQueueAsync()
     {
         await using var db = database.Open();
-        return await db.BugzillaBugs.AsNoTracking().Where(b => b.Review == null && !b.Own).OrderBy(b => b.ImportedAt).ThenBy(b => b.Id).ToListAsync();
+        var owner = incidents.Options.CaOwnerName?.Trim();
+        // Imported by a process that did not know our name (a CLI without configuration), our bugs still stay out.
+        return await db.BugzillaBugs.AsNoTracking().Where(b => b.Review == null && !b.Own && (owner == null || b.CaOwner == null || b.CaOwner.ToLower() != owner.ToLower()))
+            .OrderBy(b => b.ImportedAt).ThenBy(b => b.Id).ToListAsync();
     }
 
     public Task ReviewAsync(long bugId, string actor, string? verdict, string? note) => database.WriteAsync(time, async s =>
