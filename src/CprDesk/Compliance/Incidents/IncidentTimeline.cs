@@ -26,6 +26,8 @@ public static class IncidentTimeline
 
         foreach (var e in events)
         {
+            // Events of another incident on the same report (the delayed-revocation one, say) belong to its own timeline.
+            if (e.Type.StartsWith("incident.", StringComparison.Ordinal) && Long(e, "incident") is { } other && other != d.Incident.Id) continue;
             var report = d.Reports.FirstOrDefault(r => r.Ticket == e.Ticket);
             var prefix = many && report is not null ? $"{report.Ticket}: " : "";
             void Add(DateTime at, string text) => entries.Add(new TimelineEntry(at, prefix + text));
