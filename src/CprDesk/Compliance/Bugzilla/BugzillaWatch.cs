@@ -236,10 +236,15 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
     public async Task<IReadOnlyList<BugzillaBug>> ReviewQueueAsync()
     {
         await using var db = database.Open();
-        var owner = incidents.Options.CaOwnerName?.Trim();
-        // Imported by a process that did not know our name (a CLI without configuration), our bugs still stay out.
-        return await db.BugzillaBugs.AsNoTracking().Where(b => b.Review == null && !b.Own && (owner == null || b.CaOwner == null || b.CaOwner.ToLower() != owner.ToLower()))
-            .OrderBy(b => b.ImportedAt).ThenBy(b => b.Id).ToListAsync();
+        return await Unreviewed(db).OrderBy(b => b.ImportedAt).ThenBy(b => b.Id).ToListAsync();
+    }
+
+    /// <summary>Other CAs' bugs without a verdict. A bug imported by a process that did not know our name (a CLI
+    /// without configuration) is still recognised as ours by its summary.</summary>
+    private IQueryable<BugzillaBug> Unreviewed(CprDeskDb db)
+    {
+        var owner = incidents.Options.CaOwnerName?.Trim().ToLower();
+        return db.BugzillaBugs.AsNoTracking().Where(b => b.Review == null && !b.Own && (owner == null || b.CaOwner == null || b.CaOwner.ToLower() != owner));
     }
 
     public Task ReviewAsync(long bugId, string actor, string? verdict, string? note) => database.WriteAsync(time, async s =>
@@ -262,13 +267,13 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
         var cutoff = now - options.ReviewWithin;
         await using (var db = database.Open())
         {
-            if (!await db.BugzillaBugs.AnyAsync(b => b.Review == null && !b.Own && b.ImportedAt <= cutoff)) return;
+            if (!await Unreviewed(db).AnyAsync(b => b.ImportedAt <= cutoff)) return;
             var dayAgo = now.AddDays(-1);
             if (await db.AuditEvents.AnyAsync(e => e.Type == AlarmEvent && e.At > dayAgo)) return;
         }
         await database.WriteAsync(time, async s =>
         {
-            var waiting = await s.Db.BugzillaBugs.Where(b => b.Review == null && !b.Own && b.ImportedAt <= cutoff).OrderBy(b => b.ImportedAt)
+            var waiting = await Unreviewed(s.Db).Where(b => b.ImportedAt <= cutoff).OrderBy(b => b.ImportedAt)
                 .Select(b => new { b.Id, b.Summary, b.ImportedAt }).ToListAsync();
             var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
             var text = $"""

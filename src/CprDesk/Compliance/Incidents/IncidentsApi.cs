@@ -201,7 +201,12 @@ public static class IncidentsApi
             var body = await JsonBody.ReadAsync<IncidentBody>(ctx, 1024 * 1024, Json) ?? new IncidentBody();
             return await work(body);
         }
-        catch (DeskException ex) { return ReportsApi.Problem(ex); }
+        catch (DeskException ex)
+        {
+            ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CprDesk.Incidents")
+                .LogInformation("Refused {Method} {Path}: {Field}: {Message}", ctx.Request.Method, ctx.Request.Path, ex.Field, ex.Message);
+            return ReportsApi.Problem(ex);
+        }
         catch (IncidentValidationException ex)
         {
             ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("CprDesk.Incidents")
