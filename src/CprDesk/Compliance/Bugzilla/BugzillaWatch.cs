@@ -103,14 +103,24 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
             int created = 0, commentCount = 0;
             DateTime? latest = null;
             var touchedIncidents = new HashSet<long>();
+            // One query per chunk, not per bug: a first import is ~1,700 bugs.
+            var ids = bugs.Select(Id).OfType<long>().Union(comments.Keys).Distinct().ToList();
+            var rows = new Dictionary<long, BugzillaBug>();
+            var knownComments = new HashSet<long>();
+            foreach (var chunk in ids.Chunk(500))
+            {
+                foreach (var r in await s.Db.BugzillaBugs.Where(x => chunk.Contains(x.Id)).ToListAsync()) rows[r.Id] = r;
+                knownComments.UnionWith(await s.Db.BugzillaComments.Where(x => chunk.Contains(x.BugId)).Select(x => x.Id).ToListAsync());
+            }
             foreach (var b in bugs)
             {
                 if (Id(b) is not { } id) continue;
-                var row = await s.Db.BugzillaBugs.FirstOrDefaultAsync(x => x.Id == id);
+                var row = rows.GetValueOrDefault(id);
                 if (row is null)
                 {
                     row = new BugzillaBug { Id = id, ImportedAt = s.Now };
                     s.Db.BugzillaBugs.Add(row);
+                    rows[id] = row;
                     created++;
                 }
                 row.Summary = Str(b, "summary") ?? row.Summary;
@@ -121,16 +131,15 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
                 row.CreationTime = Time(b, "creation_time") ?? (row.CreationTime == default ? s.Now : row.CreationTime);
                 row.LastChangeTime = Time(b, "last_change_time") ?? row.CreationTime;
                 latest = latest is null || row.LastChangeTime > latest ? row.LastChangeTime : latest;
-                ApplyReading(row);
             }
             await s.Db.SaveChangesAsync();
             foreach (var (bugId, list) in comments)
             {
-                var bug = await s.Db.BugzillaBugs.FirstOrDefaultAsync(x => x.Id == bugId);
+                var bug = rows.GetValueOrDefault(bugId);
                 if (bug is null) continue; // comments for a bug we never saw: nothing to hang them on
                 foreach (var c in list)
                 {
-                    if (Id(c) is not { } cid || await s.Db.BugzillaComments.AnyAsync(x => x.Id == cid)) continue;
+                    if (Id(c) is not { } cid || !knownComments.Add(cid)) continue;
                     var count = c.TryGetProperty("count", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt32() : 0;
                     var text = Str(c, "text") ?? Str(c, "raw_text") ?? "";
                     s.Db.BugzillaComments.Add(new BugzillaComment
@@ -144,12 +153,11 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
             }
             await s.Db.SaveChangesAsync();
             // Classification reads every comment (a CA's own report says what broke); similarity uses comment 0.
-            foreach (var bugId in bugs.Select(Id).OfType<long>().Union(comments.Keys).Distinct())
+            foreach (var chunk in rows.Keys.Chunk(500))
             {
-                var bug = await s.Db.BugzillaBugs.FirstOrDefaultAsync(x => x.Id == bugId);
-                if (bug is null) continue;
-                var all = await s.Db.BugzillaComments.Where(x => x.BugId == bugId).OrderBy(x => x.Count).Select(x => x.Text).ToListAsync();
-                ApplyReading(bug, all.Count == 0 ? null : string.Join("\n\n", all));
+                var texts = (await s.Db.BugzillaComments.Where(x => chunk.Contains(x.BugId)).Select(x => new { x.BugId, x.Count, x.Text }).ToListAsync())
+                    .GroupBy(x => x.BugId).ToDictionary(g => g.Key, g => string.Join("\n\n", g.OrderBy(x => x.Count).Select(x => x.Text)));
+                foreach (var id in chunk) ApplyReading(rows[id], texts.GetValueOrDefault(id));
             }
             await s.Db.SaveChangesAsync();
             // Our own bugs: link them to the incident that names them; their whiteboard drives the update clock.
