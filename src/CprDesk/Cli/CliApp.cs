@@ -60,6 +60,8 @@ public static class CliApp
         root.Subcommands.Add(Channels.ChannelsCli.Command(data));
         root.Subcommands.Add(Evidence.EvidenceCli.InventoryCommand(data));
         root.Subcommands.Add(Evidence.EvidenceCli.CrlCommand(data));
+        root.Subcommands.Add(Compliance.Incidents.IncidentCommands.Incident(data));
+        root.Subcommands.Add(Compliance.Incidents.IncidentCommands.Bugzilla(data));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CprDesk.Escalation;
 
 public sealed class EscalationEngine(Database database, TimeProvider time, EscalationPolicy policy, OnCallStore onCall, Outbox outbox,
-    ILogger<EscalationEngine> log) : BackgroundService
+    ILogger<EscalationEngine> log, Compliance.Incidents.IncidentEscalation? incidents = null) : BackgroundService
 {
     public const string Ownership = "ownership";
     public const string Deadline = "deadline";
@@ -80,6 +80,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
                 settled++;
             }
             if (late.Count > 0) await WarnOverdueAsync(late);
+            if (incidents is not null) await incidents.RunOnceAsync(now, state ?? await onCall.LoadAsync());
             await GapWarnings.DailyAsync(database, time, onCall, outbox);
             LastCycleAt = now;
             return settled;
@@ -160,7 +161,10 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
 
             var step0 = step.Kind == Deadline ? policy.Deadline[step.StepIndex] : null;
             if (step0 is { AtMiss: true } && now >= clock!.DueAt)
+            {
                 await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
+                if (incidents is not null) await incidents.OnDeadlineMissedAsync(s, report, clock);
+            }
 
             var people = await ResolveAsync(s.Db, state, audience, now);
             var destinations = await ContactStore.DestinationsAsync(s.Db, people);
@@ -245,7 +249,7 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
         return true;
     });
 
-    private static async Task<List<StaffUser>> ResolveAsync(CprDeskDb db, OnCallState state, IReadOnlyList<string> audience, DateTime now)
+    internal static async Task<List<StaffUser>> ResolveAsync(CprDeskDb db, OnCallState state, IReadOnlyList<string> audience, DateTime now)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var answers = state.Schedules.Select(sc => OnCallCalculator.At(sc, state.Overrides, state.Absences, now)).ToList();

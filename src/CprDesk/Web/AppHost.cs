@@ -1,6 +1,7 @@
 // Builds the web host: the composition root for `cprdesk serve` and for tests on loopback.
 using CprDesk.Access;
 using CprDesk.Channels;
+using CprDesk.Compliance.Incidents;
 using CprDesk.Deadlines;
 using CprDesk.Evidence;
 using CprDesk.Intake;
@@ -74,6 +75,7 @@ public static class AppHost
         s.AddSingleton<SmtpListenerService>();
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
         s.AddSingleton(Escalation.EscalationPolicy.Load(options.ResolveEscalationPolicyFile()));
+        builder.AddIncidents();
         s.AddSingleton<Escalation.EscalationEngine>();
         s.AddHostedService(sp => sp.GetRequiredService<Escalation.EscalationEngine>());
         s.AddSingleton<ReportDesk>();
@@ -118,6 +120,7 @@ public static class AppHost
         app.MapOnCallManagementApi();
         app.MapChannels();
         app.MapEvidence();
+        app.MapIncidentsApi();
         app.MapStaffDownloads();
         app.MapHealth();
         app.MapRazorPages();
