@@ -52,7 +52,9 @@ public sealed class ReportJourneyTests(SiteFixture site) : IClassFixture<SiteFix
             {
                 Has = staff.Locator("td:first-child", new PageLocatorOptions { HasTextRegex = new Regex("^revocation$") }),
             })).ToHaveCountAsync(1);
-            await Expect(staff.GetByText(Fingerprint.Replace(":", ""), new PageGetByTextOptions { Exact = true })).ToBeVisibleAsync();
+            // In the certificates given (the evidence panel lists the same fingerprint as an identifier found in the text).
+            await Expect(staff.GetByRole(AriaRole.Cell, new PageGetByRoleOptions { Name = Fingerprint.Replace(":", ""), Exact = true }).Locator("pre")).ToBeVisibleAsync();
+            await Expect(staff.Locator("#evidence-identifiers").GetByText(Fingerprint.Replace(":", ""), new LocatorGetByTextOptions { Exact = true })).ToBeVisibleAsync();
 
             Assert.Empty(dialogs);
             Assert.Empty(staffDialogs);

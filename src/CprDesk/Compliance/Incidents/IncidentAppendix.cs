@@ -21,9 +21,9 @@ public static class IncidentAppendix
         "Is revoked?", "Revocation date", "Revocation reason",
     ];
 
-    /// <summary>The certificates of the incident, from what its reports name today (certificate_identifiers: a
-    /// pasted PEM gives every column; a bare SHA-256 or serial gives its own). This is the one place to add the
-    /// certificate inventory's data (precertificate hash, subject, …) when it is available.</summary>
+    /// <summary>The certificates of the incident: the inventory certificates the evidence service matched to its
+    /// reports (the DER, where imported, gives every column; a CSV row gives its own), then what the reports name
+    /// that the inventory does not know (a pasted PEM gives every column; a bare SHA-256 or serial gives its own).</summary>
     public static IReadOnlyList<AppendixCertificate> Certificates(IncidentDetail d, DateTime now)
     {
         var rows = new List<AppendixCertificate>();
@@ -31,21 +31,34 @@ public static class IncidentAppendix
         {
             var fromPem = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var revocation = Revocation(r, now);
+            foreach (var inv in d.Inventory.GetValueOrDefault(r.Id) ?? [])
+            {
+                if (!fromPem.Add(inv.Sha256)) continue;
+                fromPem.Add(inv.Serial);
+                var rev = r.RevocationPublishedAt is null && inv.NotAfter < now ? ("N/A", "N/A") : revocation;
+                if (inv.Der is { Length: > 0 } der)
+                {
+                    try
+                    {
+                        using var cert = X509CertificateLoader.LoadCertificate(der);
+                        rows.Add(FromCertificate(cert, rev, r.CrlReason));
+                        continue;
+                    }
+                    catch (CryptographicException) { /* fall back to the inventory's columns */ }
+                }
+                rows.Add(new AppendixCertificate(null, inv.Sha256, inv.SubjectCn is null ? null : "CN=" + inv.SubjectCn, inv.Issuer, inv.NotBefore, inv.NotAfter,
+                    inv.Serial, (inv.Sans ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries), rev.Item1, rev.Item2, r.CrlReason ?? "N/A"));
+            }
             foreach (var id in r.Certificates.Where(c => c.Kind == "pem"))
             {
                 try
                 {
                     using var cert = X509Certificate2.CreateFromPem(id.Value);
                     var sha = Convert.ToHexStringLower(SHA256.HashData(cert.RawData));
-                    var serial = cert.SerialNumber.ToLowerInvariant();
-                    fromPem.Add(sha);
-                    fromPem.Add(serial);
-                    var names = new List<string>();
-                    foreach (var ext in cert.Extensions.OfType<X509SubjectAlternativeNameExtension>()) names.AddRange(ext.EnumerateDnsNames());
-                    var notAfter = cert.NotAfter.ToUniversalTime();
-                    var rev = r.RevocationPublishedAt is null && notAfter < now ? ("N/A", "N/A") : revocation;
-                    rows.Add(new AppendixCertificate(IsPrecertificate(cert) ? sha : null, IsPrecertificate(cert) ? null : sha, cert.Subject, cert.Issuer,
-                        cert.NotBefore.ToUniversalTime(), notAfter, serial, names, rev.Item1, rev.Item2, r.CrlReason ?? "N/A"));
+                    if (!fromPem.Add(sha)) continue; // already listed from the inventory
+                    fromPem.Add(cert.SerialNumber.ToLowerInvariant());
+                    var rev = r.RevocationPublishedAt is null && cert.NotAfter.ToUniversalTime() < now ? ("N/A", "N/A") : revocation;
+                    rows.Add(FromCertificate(cert, rev, r.CrlReason));
                 }
                 catch (CryptographicException) { /* not a certificate after all: the text identifier stays on the report */ }
             }
@@ -54,6 +67,15 @@ public static class IncidentAppendix
                     id.Kind == "serial" ? id.Value.ToLowerInvariant() : null, [], revocation.Item1, revocation.Item2, r.CrlReason ?? "N/A"));
         }
         return rows;
+    }
+
+    private static AppendixCertificate FromCertificate(X509Certificate2 cert, (string, string) rev, string? crlReason)
+    {
+        var sha = Convert.ToHexStringLower(SHA256.HashData(cert.RawData));
+        var names = new List<string>();
+        foreach (var ext in cert.Extensions.OfType<X509SubjectAlternativeNameExtension>()) names.AddRange(ext.EnumerateDnsNames());
+        return new AppendixCertificate(IsPrecertificate(cert) ? sha : null, IsPrecertificate(cert) ? null : sha, cert.Subject, cert.Issuer,
+            cert.NotBefore.ToUniversalTime(), cert.NotAfter.ToUniversalTime(), cert.SerialNumber.ToLowerInvariant(), names, rev.Item1, rev.Item2, crlReason ?? "N/A");
     }
 
     private static bool IsPrecertificate(X509Certificate2 cert) =>

@@ -17,7 +17,12 @@ public sealed record IncidentDetail(
     IReadOnlyList<IncidentActionItem> ActionItems,
     IReadOnlyList<IncidentQuestion> Questions,
     IReadOnlyList<IncidentPost> Posts,
-    IReadOnlyList<IncidentClockRow> Clocks);
+    IReadOnlyList<IncidentClockRow> Clocks)
+{
+    /// <summary>Inventory certificates the evidence service matched to each report (by report id).</summary>
+    public IReadOnlyDictionary<long, IReadOnlyList<Evidence.InventoryCertificate>> Inventory { get; init; } =
+        new Dictionary<long, IReadOnlyList<Evidence.InventoryCertificate>>();
+}
 
 public sealed record NewIncident(string? Kind, string? Title, DateTime? AwareAt, string? Source, IReadOnlyList<string>? Reports);
 
@@ -386,7 +391,20 @@ public sealed class IncidentDesk(Database database, TimeProvider time, IncidentR
             await db.IncidentActionItems.AsNoTracking().Where(f => f.IncidentId == id).OrderBy(f => f.Id).ToListAsync(),
             await db.IncidentQuestions.AsNoTracking().Where(f => f.IncidentId == id).OrderBy(f => f.Id).ToListAsync(),
             await db.IncidentPosts.AsNoTracking().Where(f => f.IncidentId == id).OrderBy(f => f.PostedAt).ToListAsync(),
-            await db.IncidentClocks.AsNoTracking().Where(f => f.IncidentId == id).OrderBy(f => f.DueAt).ThenBy(f => f.Id).ToListAsync());
+            await db.IncidentClocks.AsNoTracking().Where(f => f.IncidentId == id).OrderBy(f => f.DueAt).ThenBy(f => f.Id).ToListAsync())
+        {
+            Inventory = await MatchedInventoryAsync(db, reportIds),
+        };
+    }
+
+    private static async Task<IReadOnlyDictionary<long, IReadOnlyList<Evidence.InventoryCertificate>>> MatchedInventoryAsync(CprDeskDb db, List<long> reportIds)
+    {
+        var pairs = await (from m in db.EvidenceMatches.AsNoTracking()
+                           join c in db.Inventory.AsNoTracking() on m.InventoryId equals c.Id
+                           where reportIds.Contains(m.ReportId)
+                           select new { m.ReportId, Certificate = c }).ToListAsync();
+        return pairs.GroupBy(p => p.ReportId).ToDictionary(g => g.Key,
+            g => (IReadOnlyList<Evidence.InventoryCertificate>)g.Select(p => p.Certificate).DistinctBy(c => c.Id).OrderBy(c => c.Id).ToList());
     }
 
     /// <summary>The audit events of the incident's reports and of the incident itself, oldest first.</summary>
