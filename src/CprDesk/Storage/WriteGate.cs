@@ -23,8 +23,13 @@ internal sealed class WriteGate
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             (priority ? _priority : _ordinary).Enqueue(waiter);
         }
-        // A cancelled waiter stays queued but completed; Release skips it.
-        if (ct.CanBeCanceled) ct.Register(() => waiter.TrySetCanceled(ct));
+        // A cancelled waiter stays queued but completed; Release skips it. The registration is dropped once the wait
+        // ends either way, so long-lived tokens (the host's stopping token) do not collect one per write.
+        if (ct.CanBeCanceled)
+        {
+            var registration = ct.Register(() => waiter.TrySetCanceled(ct));
+            waiter.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
         return waiter.Task;
     }
 
