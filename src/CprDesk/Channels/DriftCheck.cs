@@ -126,9 +126,7 @@ public static class AdminNotice
 {
     public static async Task<IReadOnlyList<string>> SendAsync(WriteScope s, Outbox outbox, string subject, string text, string eventType)
     {
-        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
-        foreach (var a in admins)
-            await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, subject, text, null, [], autoSubmitted: true, "system");
+        var admins = await outbox.TellAdminsAsync(s, subject, text);
         foreach (var a in admins.Where(a => !string.IsNullOrWhiteSpace(a.WebhookUrl)))
             await outbox.QueueWebhookAsync(s, null, null, a.WebhookUrl!, subject, new { text = subject, detail = text }, "system", null);
         var told = admins.Select(a => a.Username).ToList();

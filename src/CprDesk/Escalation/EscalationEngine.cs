@@ -238,13 +238,11 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
     private Task WarnOverdueAsync(List<(long Id, TimeSpan By)> late) => database.WriteAsync(time, async s =>
     {
         var worst = late.Max(l => l.By);
-        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
         var text = $"""
             The escalation engine settled {late.Count} step(s) more than {OverdueAfter.TotalMinutes:0} minute(s) late, the worst by
             {worst.TotalMinutes:0} minutes. CprDesk was down or behind; check /healthz and the server's log.
             """;
-        foreach (var a in admins)
-            await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, "Escalation steps fired late", text, null, [], autoSubmitted: true, "system");
+        var admins = await outbox.TellAdminsAsync(s, "Escalation steps fired late", text);
         await s.AuditAsync("system", "escalation.overdue", null, new { steps = late.Select(l => l.Id), worstMinutes = Math.Round(worst.TotalMinutes), told = admins.Select(a => a.Username) });
         return true;
     });

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using CprDesk.Intake.Email;
 using CprDesk.Mail.Outgoing;
 using CprDesk.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace CprDesk.Notifications;
 
@@ -44,6 +45,16 @@ public sealed class Outbox(MailSettings settings)
     }
 
     private static string HeaderText(string s) => new string(s.Select(c => char.IsControl(c) ? ' ' : c).ToArray()).Trim();
+
+    /// <summary>Queues <paramref name="text"/> by email to every active admin with an address (system alarms: coverage gaps,
+    /// late escalation, silent channels, failing pollers, drift, unreviewed bugs). Returns the admins told.</summary>
+    public async Task<IReadOnlyList<StaffUser>> TellAdminsAsync(WriteScope s, string subject, string text)
+    {
+        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
+        foreach (var a in admins)
+            await QueueAsync(s, Notification, null, null, a.Email!, a.DisplayName, subject, text, null, [], autoSubmitted: true, "system");
+        return admins;
+    }
 
     /// <summary>Queues one message to one recipient in the caller's transaction.</summary>
     public async Task<QueuedMail> QueueAsync(WriteScope s, string kind, long? reportId, string? ticket, string recipient, string? recipientName,

@@ -14,7 +14,6 @@ public static class GapWarnings
     public static async Task<IReadOnlyList<string>> WarnAdminsAsync(WriteScope s, Outbox outbox, IReadOnlyList<ScheduleGap> gaps, string why)
     {
         if (gaps.Count == 0) return [];
-        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
         var lines = string.Join("\n", gaps.Select(g => $"- {g.Schedule}: {g.From:yyyy-MM-dd HH:mm} to {g.To:yyyy-MM-dd HH:mm} UTC"));
         var text = $"""
             Nobody is on call during these intervals ({why}):
@@ -24,8 +23,7 @@ public static class GapWarnings
             A Certificate Problem Report arriving then pages nobody until the deadline steps reach the admins.
             Arrange cover with an override (POST /api/v1/overrides) or change the schedule.
             """;
-        foreach (var a in admins)
-            await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, "On-call coverage gap", text, null, [], autoSubmitted: true, "system");
+        var admins = await outbox.TellAdminsAsync(s, "On-call coverage gap", text);
         var told = admins.Select(a => a.Username).ToList();
         await s.AuditAsync("system", EventType, null, new { why, gaps = gaps.Select(g => new { schedule = g.Schedule, from = g.From, to = g.To }), told });
         return told;

@@ -283,15 +283,13 @@ public sealed class BugzillaWatch(Database database, TimeProvider time, FailureT
         {
             var waiting = await Unreviewed(s.Db).Where(b => b.ImportedAt <= cutoff).OrderBy(b => b.ImportedAt)
                 .Select(b => new { b.Id, b.Summary, b.ImportedAt }).ToListAsync();
-            var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
             var text = $"""
                 {waiting.Count} CA Certificate Compliance bug(s) imported more than {options.ReviewWithin.TotalDays:0} days ago have not been reviewed.
                 The CA committed to reviewing other CAs' incidents weekly. Review them on /staff/incidents (or POST /api/v1/bugzilla/bugs/<id>/review).
 
                 {string.Join("\n", waiting.Take(50).Select(w => $"- Bug {w.Id}: {w.Summary} (imported {w.ImportedAt:yyyy-MM-dd})"))}
                 """;
-            foreach (var a in admins)
-                await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, "Weekly Bugzilla review overdue", text, null, [], autoSubmitted: true, "system");
+            var admins = await outbox.TellAdminsAsync(s, "Weekly Bugzilla review overdue", text);
             await s.AuditAsync("system", AlarmEvent, null, new { waiting = waiting.Count, oldest = waiting.FirstOrDefault()?.ImportedAt, told = admins.Select(a => a.Username) });
             return true;
         });

@@ -81,7 +81,6 @@ public sealed class IntakeHealthService(Database database, TimeProvider time, In
 
     private async Task<IReadOnlyList<string>> TellAdminsAsync(WriteScope s, string channel, DateTime? lastAt, DateTime silentSince, TimeSpan limit)
     {
-        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
         var last = lastAt is { } at ? $"{at:yyyy-MM-dd HH:mm} UTC" : "never";
         var text = $"""
             No message has arrived on the intake channel "{channel}" for {Describe(s.Now - silentSince)}; it is expected to receive one at least every {Describe(limit)}.
@@ -92,8 +91,7 @@ public sealed class IntakeHealthService(Database database, TimeProvider time, In
             Check the published address or form, MX records and forwarding, the mail relay or mailbox, and the CprDesk
             listener (/healthz), then send a test report through the channel. You are told once per silence.
             """;
-        foreach (var a in admins)
-            await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, $"Intake channel \"{channel}\" is silent", text, null, [], autoSubmitted: true, "system");
+        var admins = await outbox.TellAdminsAsync(s, $"Intake channel \"{channel}\" is silent", text);
         return admins.Select(a => a.Username).ToList();
     }
 

@@ -321,12 +321,7 @@ public sealed class MailboxPoller(MailboxSettings settings, Database database, I
         return fresh.Count;
     }
 
-    private async Task NotifyAdminsAsync(WriteScope s, string subject, string text)
-    {
-        var admins = await s.Db.Users.AsNoTracking().Where(u => u.Role == StaffRole.Admin && !u.Disabled && u.Email != null).ToListAsync();
-        foreach (var a in admins)
-            await outbox.QueueAsync(s, Outbox.Notification, null, null, a.Email!, a.DisplayName, subject, text, null, [], autoSubmitted: true, "system");
-    }
+    private async Task NotifyAdminsAsync(WriteScope s, string subject, string text) => await outbox.TellAdminsAsync(s, subject, text);
 
     /// <summary>Waits for the next cycle: IDLE on INBOX when offered (new mail wakes it early), else the interval.</summary>
     public async Task WaitForNextCycleAsync(bool lastSucceeded, CancellationToken ct)
