@@ -66,18 +66,19 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             var settled = 0;
             var late = new List<(long Id, TimeSpan By)>();
             OnCallState? state = null; // loaded once per cycle, not once per step
-            // One step per transaction, earliest first; a fall-through makes the next step due now, so loop until none is due.
+            // Earliest first, up to StepsPerTransaction steps in one transaction (a burst of new reports costs one commit per
+            // batch, not one per step); a fall-through makes the next step due now, so loop until none is due.
             while (settled < 10_000)
             {
-                (long Id, DateTime DueAt)? next;
+                bool any;
                 await using (var db = database.Open())
-                    next = await db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
-                        .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).FirstOrDefaultAsync(ct);
-                if (next is not { Id: > 0 } due) break;
-                if (now - due.DueAt > OverdueAfter) late.Add((due.Id, now - due.DueAt));
+                    any = await db.EscalationSteps.AnyAsync(x => x.Status == "pending" && x.DueAt <= now, ct);
+                if (!any) break;
                 state ??= await onCall.LoadAsync();
-                await SettleAsync(due.Id, now, state);
-                settled++;
+                var (count, overdue) = await SettleDueAsync(now, state, ct);
+                if (count == 0) break;
+                settled += count;
+                late.AddRange(overdue);
             }
             if (late.Count > 0) await WarnOverdueAsync(late);
             if (incidents is not null) await incidents.RunOnceAsync(now, state ?? await onCall.LoadAsync());
@@ -117,7 +118,9 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             .Where(d => !s.Db.EscalationSteps.Any(x => x.DeadlineId == d.Id && x.PlanDueAt == d.DueAt))
             .Select(d => new { d.Id, d.ReportId, d.DueAt }).Take(5000).ToListAsync();
         var ids = unplanned.Select(d => d.Id).ToList();
-        var stale = await s.Db.EscalationSteps.Where(x => x.Status == "pending" && x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync();
+        // By clock, then status in memory: a status filter in SQL makes SQLite walk every pending step (see SettleAsync).
+        var stale = (await s.Db.EscalationSteps.Where(x => x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync())
+            .Where(x => x.Status == "pending").ToList();
         foreach (var x in stale) x.Status = "cancelled";
         foreach (var d in unplanned)
             for (var i = 0; i < policy.Deadline.Count; i++)
@@ -133,105 +136,124 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
         return true;
     });
 
-    private async Task SettleAsync(long stepId, DateTime now, OnCallState state)
-    {
-        await database.WriteAsync(time, async s =>
+    /// <summary>At most this many steps are settled in one write transaction (bounds how long it holds the writer).</summary>
+    public const int StepsPerTransaction = 16;
+
+    private Task<(int Count, List<(long Id, TimeSpan By)> Late)> SettleDueAsync(DateTime now, OnCallState state, CancellationToken ct) =>
+        database.WriteAsync(time, async s =>
         {
-            var step = await s.Db.EscalationSteps.FirstAsync(x => x.Id == stepId);
-            if (step.Status != "pending") return true;
-            var report = await s.Db.Reports.FirstAsync(r => r.Id == step.ReportId);
-            DeadlineRow? clock = step.DeadlineId is { } did ? await s.Db.Deadlines.FirstOrDefaultAsync(d => d.Id == did) : null;
-            var audience = step.Kind == Ownership ? policy.Ownership[step.StepIndex].Notify : policy.Deadline[step.StepIndex].Notify;
-            var what = new
+            var count = 0;
+            var late = new List<(long Id, TimeSpan By)>();
+            while (count < StepsPerTransaction)
             {
-                kind = step.Kind, step = step.StepIndex, audience, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
-                stepDueAt = step.DueAt,
-            };
-
-            // Ownership steps end when someone takes the report; deadline steps only when their clock is met or waived.
-            var stopped = step.Kind == Ownership
-                ? report.AssigneeId is not null || report.State == ReportState.Closed ? "taken" : null
-                : clock is null ? "clock-gone" : clock.MetAt is not null ? "met" : clock.WaivedAt is not null ? "waived" : step.PlanDueAt != clock.DueAt ? "replanned" : null;
-            if (stopped is not null)
-            {
-                step.Status = "cancelled";
-                await s.AuditAsync("system", "escalation.stopped", report.Ticket, new { what.kind, what.step, what.clock, what.recipient, reason = stopped });
-                return true;
+                var next = await s.Db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
+                    .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).FirstOrDefaultAsync(ct);
+                if (next is not { Item1: > 0 } due) break;
+                if (now - due.Item2 > OverdueAfter) late.Add((due.Item1, now - due.Item2));
+                await SettleAsync(s, due.Item1, now, state);
+                await s.Db.SaveChangesAsync(ct); // the next query sees this step settled and any step it made due
+                count++;
             }
+            return (count, late);
+        }, ct);
 
-            var step0 = step.Kind == Deadline ? policy.Deadline[step.StepIndex] : null;
-            if (step0 is { AtMiss: true } && now >= clock!.DueAt)
-            {
-                await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
-                if (incidents is not null) await incidents.OnDeadlineMissedAsync(s, report, clock);
-            }
+    private async Task SettleAsync(WriteScope s, long stepId, DateTime now, OnCallState state)
+    {
+        var step = await s.Db.EscalationSteps.FirstAsync(x => x.Id == stepId);
+        if (step.Status != "pending") return;
+        var report = await s.Db.Reports.FirstAsync(r => r.Id == step.ReportId);
+        DeadlineRow? clock = step.DeadlineId is { } did ? await s.Db.Deadlines.FirstOrDefaultAsync(d => d.Id == did) : null;
+        var audience = step.Kind == Ownership ? policy.Ownership[step.StepIndex].Notify : policy.Deadline[step.StepIndex].Notify;
+        var what = new
+        {
+            kind = step.Kind, step = step.StepIndex, audience, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
+            stepDueAt = step.DueAt,
+        };
 
-            var people = await ResolveAsync(s.Db, state, audience, now);
-            var destinations = await ContactStore.DestinationsAsync(s.Db, people);
-            var reachable = people.Where(p => destinations.Any(d => d.User == p.Username)).ToList();
-            var unreachable = people.Except(reachable).Select(p => p.Username).ToList();
-            var teamHooks = audience.Contains("team") ? await ContactStore.TeamChannelsAsync(s.Db) : [];
-            if (reachable.Count == 0 && teamHooks.Count == 0)
-            {
-                // Nobody to tell: do not wait out the next step's delay.
-                step.Status = "fell-through";
-                step.FiredAt = now;
-                await s.AuditAsync("system", "escalation.no-one-on-call", report.Ticket, new { what.kind, what.step, what.audience, what.clock, what.recipient, unreachable });
-                var next = await s.Db.EscalationSteps.Where(x => x.ReportId == step.ReportId && x.DeadlineId == step.DeadlineId && x.Kind == step.Kind
-                        && x.StepIndex == step.StepIndex + 1 && x.Status == "pending" && x.DueAt > now).ToListAsync();
-                // The step at the miss keeps its time: a miss is declared when it happens, never early.
-                var nextIsMiss = step.Kind == Deadline && step.StepIndex + 1 < policy.Deadline.Count && policy.Deadline[step.StepIndex + 1].AtMiss;
-                if (!nextIsMiss) foreach (var n in next) n.DueAt = now;
-                return true;
-            }
+        // Ownership steps end when someone takes the report; deadline steps only when their clock is met or waived.
+        var stopped = step.Kind == Ownership
+            ? report.AssigneeId is not null || report.State == ReportState.Closed ? "taken" : null
+            : clock is null ? "clock-gone" : clock.MetAt is not null ? "met" : clock.WaivedAt is not null ? "waived" : step.PlanDueAt != clock.DueAt ? "replanned" : null;
+        if (stopped is not null)
+        {
+            step.Status = "cancelled";
+            await s.AuditAsync("system", "escalation.stopped", report.Ticket, new { what.kind, what.step, what.clock, what.recipient, reason = stopped });
+            return;
+        }
 
-            var subject = clock is null
-                ? $"[{report.Ticket}] New Certificate Problem Report: nobody has taken it yet"
-                : $"[{report.Ticket}] {clock.Name}{(clock.Recipient is null ? "" : $" ({clock.Recipient})")} due {clock.DueAt:yyyy-MM-dd HH:mm} UTC";
-            var body = $"""
-                {subject}
+        var step0 = step.Kind == Deadline ? policy.Deadline[step.StepIndex] : null;
+        if (step0 is { AtMiss: true } && now >= clock!.DueAt)
+        {
+            await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
+            if (incidents is not null) await incidents.OnDeadlineMissedAsync(s, report, clock);
+        }
 
-                Report received {report.ReceivedAt:yyyy-MM-dd HH:mm} UTC, state {report.State}.
-                {(clock is null
-                    ? "Nobody has taken this report yet. Take it on the dashboard."
-                    : clock.DueAt <= now
-                        ? $"The clock {clock.Name} was due at {clock.DueAt:yyyy-MM-dd HH:mm} UTC and is MISSED. ({clock.Section})"
-                        : $"The clock {clock.Name} is due at {clock.DueAt:yyyy-MM-dd HH:mm} UTC, in {Web.Countdown.Format(clock.DueAt, now)[3..]}. Only the action that meets it stops these messages. ({clock.Section})")}
-
-                You receive this as {string.Join(", ", audience)} under the escalation policy.
-                """;
-            // One body serves Slack/Mattermost ("text") and generic receivers (the named fields); see docs/operators.md.
-            var hook = new
-            {
-                text = subject, ticket = report.Ticket, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
-                step = $"{step.Kind} step {step.StepIndex}", audience, state = report.State.ToString(),
-            };
-            foreach (var d in destinations)
-            {
-                var userId = people.First(p => p.Username == d.User).Id;
-                if (d.Kind == ContactMethodRow.Email)
-                    await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id, d.MethodId, userId);
-                else
-                    await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, d.Target, subject, hook, "system", step.Id, d.MethodId, userId);
-            }
-            foreach (var url in teamHooks)
-                await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, url, subject, hook, "system", step.Id);
-            step.Status = "fired";
+        var people = await ResolveAsync(s.Db, state, audience, now);
+        var destinations = await ContactStore.DestinationsAsync(s.Db, people);
+        var reachable = people.Where(p => destinations.Any(d => d.User == p.Username)).ToList();
+        var unreachable = people.Except(reachable).Select(p => p.Username).ToList();
+        var teamHooks = audience.Contains("team") ? await ContactStore.TeamChannelsAsync(s.Db) : [];
+        if (reachable.Count == 0 && teamHooks.Count == 0)
+        {
+            // Nobody to tell: do not wait out the next step's delay.
+            step.Status = "fell-through";
             step.FiredAt = now;
-            await s.AuditAsync("system", "escalation.fired", report.Ticket, new
-            {
-                what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), teamChannels = teamHooks.Count, unreachable,
-            });
+            await s.AuditAsync("system", "escalation.no-one-on-call", report.Ticket, new { what.kind, what.step, what.audience, what.clock, what.recipient, unreachable });
+            // Selected by the step's identity only (a handful of rows); status and time are checked here, because a filter
+            // on them lets SQLite pick the (status, due_at) index and walk every pending future step of every report.
+            var next = (await s.Db.EscalationSteps.Where(x => x.ReportId == step.ReportId && x.DeadlineId == step.DeadlineId && x.Kind == step.Kind
+                    && x.StepIndex == step.StepIndex + 1).ToListAsync()).Where(x => x.Status == "pending" && x.DueAt > now).ToList();
+            // The step at the miss keeps its time: a miss is declared when it happens, never early.
+            var nextIsMiss = step.Kind == Deadline && step.StepIndex + 1 < policy.Deadline.Count && policy.Deadline[step.StepIndex + 1].AtMiss;
+            if (!nextIsMiss) foreach (var n in next) n.DueAt = now;
+            return;
+        }
 
-            // A repeating step comes back until the clock is met or due.
-            if (step0?.RepeatEvery is { } every && clock is not null && now + every < clock.DueAt)
-                s.Db.EscalationSteps.Add(new EscalationStepRow
-                {
-                    ReportId = step.ReportId, DeadlineId = step.DeadlineId, Kind = step.Kind, StepIndex = step.StepIndex, DueAt = now + every,
-                    Status = "pending", PlanDueAt = step.PlanDueAt, CreatedAt = s.Now,
-                });
-            return true;
+        var subject = clock is null
+            ? $"[{report.Ticket}] New Certificate Problem Report: nobody has taken it yet"
+            : $"[{report.Ticket}] {clock.Name}{(clock.Recipient is null ? "" : $" ({clock.Recipient})")} due {clock.DueAt:yyyy-MM-dd HH:mm} UTC";
+        var body = $"""
+            {subject}
+
+            Report received {report.ReceivedAt:yyyy-MM-dd HH:mm} UTC, state {report.State}.
+            {(clock is null
+                ? "Nobody has taken this report yet. Take it on the dashboard."
+                : clock.DueAt <= now
+                    ? $"The clock {clock.Name} was due at {clock.DueAt:yyyy-MM-dd HH:mm} UTC and is MISSED. ({clock.Section})"
+                    : $"The clock {clock.Name} is due at {clock.DueAt:yyyy-MM-dd HH:mm} UTC, in {Web.Countdown.Format(clock.DueAt, now)[3..]}. Only the action that meets it stops these messages. ({clock.Section})")}
+
+            You receive this as {string.Join(", ", audience)} under the escalation policy.
+            """;
+        // One body serves Slack/Mattermost ("text") and generic receivers (the named fields); see docs/operators.md.
+        var hook = new
+        {
+            text = subject, ticket = report.Ticket, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
+            step = $"{step.Kind} step {step.StepIndex}", audience, state = report.State.ToString(),
+        };
+        foreach (var d in destinations)
+        {
+            var userId = people.First(p => p.Username == d.User).Id;
+            if (d.Kind == ContactMethodRow.Email)
+                await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id, d.MethodId, userId);
+            else
+                await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, d.Target, subject, hook, "system", step.Id, d.MethodId, userId);
+        }
+        foreach (var url in teamHooks)
+            await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, url, subject, hook, "system", step.Id);
+        step.Status = "fired";
+        step.FiredAt = now;
+        await s.AuditAsync("system", "escalation.fired", report.Ticket, new
+        {
+            what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), teamChannels = teamHooks.Count, unreachable,
         });
+
+        // A repeating step comes back until the clock is met or due.
+        if (step0?.RepeatEvery is { } every && clock is not null && now + every < clock.DueAt)
+            s.Db.EscalationSteps.Add(new EscalationStepRow
+            {
+                ReportId = step.ReportId, DeadlineId = step.DeadlineId, Kind = step.Kind, StepIndex = step.StepIndex, DueAt = now + every,
+                Status = "pending", PlanDueAt = step.PlanDueAt, CreatedAt = s.Now,
+            });
     }
 
     /// <summary>Tells the admins that steps fired late: paging that should have happened did not happen on time.</summary>

@@ -115,20 +115,30 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
         var findings = (await ExtractAsync(message, raw)).ToList();
         findings.AddRange(await CrtShFindingsAsync(findings, ct));
         var fetchedCrls = await FetchCrlsAsync(findings, ct);
-        var challenge = await EnsureChallengeAsync(job.ReportId, ticket, ct);
+        // The report's challenge is read here and, the first time, stored in the final transaction below.
+        string? knownChallenge;
+        await using (var db = database.Open())
+            knownChallenge = await db.ReportEvidence.Where(r => r.ReportId == job.ReportId).Select(r => r.Challenge).FirstOrDefaultAsync(ct);
+        var challenge = knownChallenge ?? vault.ChallengeFor(ticket);
         findings = findings.Select(f => f.Kind == FindingKinds.ChallengeSignature ? VerifyChallenge(f, challenge, findings, job.ReportId) : f).ToList();
 
         var extracted = time.GetElapsedTime(started);
-        await database.WriteAsync(time, async s =>
+        // A job with at most one chunk of findings is written in the final transaction alone (one commit per ordinary
+        // message); larger ones are written chunk by chunk first, so their progress shows and no transaction is huge.
+        var chunked = findings.Count > ChunkSize;
+        if (chunked)
         {
-            await s.Db.EvidenceFindings.Where(f => f.MessageId == job.MessageId).ExecuteDeleteAsync(ct);
-            var j = await s.Db.EvidenceJobs.FirstAsync(x => x.MessageId == job.MessageId);
-            j.Total = findings.Count;
-            j.Done = 0;
-            j.UpdatedAt = s.Now;
-            return true;
-        }, ct);
-        for (var i = 0; i < findings.Count; i += ChunkSize)
+            await database.WriteAsync(time, async s =>
+            {
+                await s.Db.EvidenceFindings.Where(f => f.MessageId == job.MessageId).ExecuteDeleteAsync(ct);
+                var j = await s.Db.EvidenceJobs.FirstAsync(x => x.MessageId == job.MessageId);
+                j.Total = findings.Count;
+                j.Done = 0;
+                j.UpdatedAt = s.Now;
+                return true;
+            }, ct);
+        }
+        for (var i = 0; chunked && i < findings.Count; i += ChunkSize)
         {
             var chunk = findings.Skip(i).Take(ChunkSize).ToList();
             await database.WriteAsync(time, async s =>
@@ -145,6 +155,16 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
         var crlResults = await CheckCrlsAsync(findings, fetchedCrls, ct);
         var newSubscribers = await database.WriteAsync(time, async s =>
         {
+            if (!chunked)
+            {
+                await s.Db.EvidenceFindings.Where(f => f.MessageId == job.MessageId).ExecuteDeleteAsync(ct);
+                foreach (var f in findings) s.Db.EvidenceFindings.Add(ToRow(f, job.ReportId, job.MessageId, s.Now));
+                var j0 = await s.Db.EvidenceJobs.FirstAsync(x => x.MessageId == job.MessageId);
+                j0.Total = findings.Count;
+                j0.Done = findings.Count;
+            }
+            if (knownChallenge is null && !await s.Db.ReportEvidence.AnyAsync(r => r.ReportId == job.ReportId, ct))
+                s.Db.ReportEvidence.Add(new ReportEvidence { ReportId = job.ReportId, Challenge = challenge, UpdatedAt = s.Now });
             foreach (var (result, isUrl) in crlResults)
             {
                 await s.Db.EvidenceCrls.Where(c => c.ReportId == job.ReportId && c.Source == result.Source).ExecuteDeleteAsync(ct);
@@ -301,15 +321,6 @@ public sealed class EvidenceService(Database database, TimeProvider time, Report
         var ders = await db.Inventory.AsNoTracking().Where(i => i.IsCa && i.Der != null).Select(i => i.Der!).ToListAsync(ct);
         return ders.Select(d => X509CertificateLoader.LoadCertificate(d)).ToList();
     }
-
-    private async Task<string> EnsureChallengeAsync(long reportId, string ticket, CancellationToken ct) => await database.WriteAsync(time, async s =>
-    {
-        var row = await s.Db.ReportEvidence.FirstOrDefaultAsync(r => r.ReportId == reportId, ct);
-        if (row is not null) return row.Challenge;
-        row = new ReportEvidence { ReportId = reportId, Challenge = vault.ChallengeFor(ticket), UpdatedAt = s.Now };
-        s.Db.ReportEvidence.Add(row);
-        return row.Challenge;
-    }, ct);
 
     private Finding VerifyChallenge(Finding sig, string challenge, IReadOnlyList<Finding> sameMessage, long reportId)
     {

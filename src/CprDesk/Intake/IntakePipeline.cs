@@ -50,6 +50,10 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     /// <summary>…and a commit stops taking more once it holds this many bytes (large messages go nearly alone).</summary>
     public const long MaxBatchBytes = 16 * 1024 * 1024;
 
+    /// <summary>At most this many queued messages become reports in one write transaction (a bound on how long the
+    /// batch holds the single writer while SMTP commits wait).</summary>
+    public const int MaxProcessBatch = 8;
+
     private readonly Channel<(RawSubmission Raw, TaskCompletionSource<long> Done)> _toStore =
         Channel.CreateUnbounded<(RawSubmission, TaskCompletionSource<long>)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<long> _toProcess = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
@@ -79,6 +83,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         if (_storeLoop is not null) return;
         lock (_startLock)
         {
+            // The loops outlive whoever started them (often an HTTP request): they must not inherit its context.
+            using var _ = ExecutionContext.SuppressFlow();
             _storeLoop ??= Task.Run(StoreLoopAsync);
             _processLoop ??= Task.Run(ProcessLoopAsync);
         }
@@ -127,12 +133,13 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     {
         var reader = _toProcess.Reader;
         while (await reader.WaitToReadAsync())
-            while (reader.TryRead(out var id))
-            {
-                try { await ProcessAsync(id); }
-                catch (DeskException) { } // flagged and logged where it was refused
-                catch (Exception ex) { log.LogError(ex, "Stored message {MessageId} could not be processed yet; it will be retried", id); }
-            }
+        {
+            // What has queued up while the last batch ran is processed together (at most MaxProcessBatch at a time).
+            var ids = new List<long>(MaxProcessBatch);
+            while (ids.Count < MaxProcessBatch && reader.TryRead(out var id)) ids.Add(id);
+            try { await ProcessEmailBatchAsync(ids); }
+            catch (Exception ex) { log.LogError(ex, "Stored messages {MessageIds} could not be processed yet; they will be retried", ids); }
+        }
     }
 
     private static async Task<long> StoreOneAsync(DirectWriteScope s, RawSubmission raw)
@@ -261,65 +268,176 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
 
     private async Task<IntakeResult> ProcessEmailAsync(InboundMessage message, byte[] body)
     {
-        var messageId = message.Id;
+        using var work = await PrepareEmailAsync(message, body);
+        var result = await database.WriteAsync(time, s => ApplyEmailAsync(s, work));
+        LogEmail(result);
+        return result;
+    }
+
+    private void LogEmail(IntakeResult result) =>
+        log.LogInformation("Email message {MessageId} {What} {Ticket}", result.MessageId, result.NewReport ? "created" : "joined", result.Report.Ticket);
+
+    /// <summary>Everything about a stored email that needs no write: parsed once, outside the write transaction.</summary>
+    private sealed class EmailWork(InboundMessage message, byte[] body, MimeMessage mime) : IDisposable
+    {
+        public InboundMessage Message { get; } = message;
+        public byte[] Body { get; } = body;
+        public MimeMessage Mime { get; } = mime;
+        public required string? Suppression { get; init; }
+        public required List<string> Flags { get; init; }
+        public required DateTime ReceivedAt { get; init; }
+        public required List<NewAttachment> Attachments { get; init; }
+        public required string? DefectsJson { get; init; }
+        public required Spam.SpamScore? Spam { get; init; }
+        public void Dispose() => Mime.Dispose();
+    }
+
+    private async Task<EmailWork> PrepareEmailAsync(InboundMessage message, byte[] body)
+    {
         // Malformed mail still becomes a report: the parser never throws on content and lists what it found wrong.
-        using var mime = MimeParser.Parse(body);
-        var suppression = MailRules.AutoReplySuppression(mime, message.EnvelopeFrom, outbox.LoopToken);
-        var flags = message.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
-        if (mime.Defects.Count > 0) flags.Add("malformed");
-        if (suppression is not null && suppression != "rate-limit") flags.Add(suppression == "our-loop-header" ? "our-own-mail" : "auto-submitted");
-        var receivedAt = message.ReceivedAt;
-        if (MailRules.EarliestTrustedReceipt(mime, mail.TrustedRelays) is { } relayed && relayed < receivedAt) receivedAt = relayed;
-        var from = mime.From.FirstOrDefault();
-        var attachments = mime.Attachments.Select((p, i) =>
+        var mime = MimeParser.Parse(body);
+        try
         {
-            using var stream = p.OpenDecoded();
-            using var ms = new MemoryStream();
-            stream.CopyTo(ms);
-            return new NewAttachment(p.FileName ?? $"part-{i + 1}", p.ContentType.MimeType, ms.ToArray());
-        }).ToList();
-        var defectsJson = mime.Defects.Count == 0 ? null : JsonSerializer.Serialize(mime.Defects.Select(d => new { code = d.Code, message = d.Message }), AuditJson.Options);
-        // After the raw commit and outside the write transaction; bounded by the scorer's timeout.
-        var spam = await Spam.SpamFlagging.ScoreAsync(spamScorer, body, log, messageId);
-
-        var result = await database.WriteAsync(time, async s =>
-        {
-            if (await AlreadyProcessedAsync(s, messageId) is { } done) return done;
-            var m = await s.Db.Messages.FirstAsync(x => x.Id == messageId);
-            m.Subject = Cap(mime.Subject, 1000);
-            m.FromAddress = Cap(from?.Address, 320);
-            m.MessageId = Cap(mime.MessageId, 998);
-            m.Defects = defectsJson;
-            m.ReceivedAt = receivedAt;
-            await Spam.SpamFlagging.RecordAsync(s, spamScorer, m.Id, spam, flags);
-
-            // The same message delivered twice (same Message-ID and bytes) joins the first copy's report.
-            if (m.MessageId is not null)
+            var suppression = MailRules.AutoReplySuppression(mime, message.EnvelopeFrom, outbox.LoopToken);
+            var flags = message.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+            if (mime.Defects.Count > 0) flags.Add("malformed");
+            if (suppression is not null && suppression != "rate-limit") flags.Add(suppression == "our-loop-header" ? "our-own-mail" : "auto-submitted");
+            var receivedAt = message.ReceivedAt;
+            if (MailRules.EarliestTrustedReceipt(mime, mail.TrustedRelays) is { } relayed && relayed < receivedAt) receivedAt = relayed;
+            var attachments = mime.Attachments.Select((p, i) =>
             {
-                var twin = await s.Db.Messages.Where(x => x.Id != m.Id && x.MessageId == m.MessageId && x.RawSha256 == m.RawSha256 && x.ReportId != null)
-                    .OrderBy(x => x.Id).FirstOrDefaultAsync();
-                if (twin is not null)
+                using var stream = p.OpenDecoded();
+                using var ms = new MemoryStream();
+                stream.CopyTo(ms);
+                return new NewAttachment(p.FileName ?? $"part-{i + 1}", p.ContentType.MimeType, ms.ToArray());
+            }).ToList();
+            var defectsJson = mime.Defects.Count == 0 ? null : JsonSerializer.Serialize(mime.Defects.Select(d => new { code = d.Code, message = d.Message }), AuditJson.Options);
+            // After the raw commit and outside the write transaction; bounded by the scorer's timeout.
+            var spam = await Spam.SpamFlagging.ScoreAsync(spamScorer, body, log, message.Id);
+            return new EmailWork(message, body, mime)
+            {
+                Suppression = suppression, Flags = flags, ReceivedAt = receivedAt, Attachments = attachments, DefectsJson = defectsJson, Spam = spam,
+            };
+        }
+        catch
+        {
+            mime.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<IntakeResult> ApplyEmailAsync(WriteScope s, EmailWork w)
+    {
+        var message = w.Message;
+        var mime = w.Mime;
+        var flags = w.Flags.ToList(); // a retry after a rolled-back batch starts from the prepared flags again
+        var from = mime.From.FirstOrDefault();
+        if (await AlreadyProcessedAsync(s, message.Id) is { } done) return done;
+        var m = await s.Db.Messages.FirstAsync(x => x.Id == message.Id);
+        m.Subject = Cap(mime.Subject, 1000);
+        m.FromAddress = Cap(from?.Address, 320);
+        m.MessageId = Cap(mime.MessageId, 998);
+        m.Defects = w.DefectsJson;
+        m.ReceivedAt = w.ReceivedAt;
+        await Spam.SpamFlagging.RecordAsync(s, spamScorer, m.Id, w.Spam, flags);
+
+        // The same message delivered twice (same Message-ID and bytes) joins the first copy's report.
+        if (m.MessageId is not null)
+        {
+            var twin = await s.Db.Messages.Where(x => x.Id != m.Id && x.MessageId == m.MessageId && x.RawSha256 == m.RawSha256 && x.ReportId != null)
+                .OrderBy(x => x.Id).FirstOrDefaultAsync();
+            if (twin is not null)
+            {
+                flags.Add("duplicate");
+                return await AppendAsync(s, m, flags, twin.ReportId!.Value, "duplicate", reopen: false);
+            }
+        }
+
+        var thread = await FindThreadAsync(s, mime);
+        if (thread is { } t) return await AppendAsync(s, m, flags, t.ReportId, t.By, reopen: !flags.Contains("auto-submitted") && !flags.Contains("our-own-mail"));
+
+        m.Flags = string.Join(' ', flags);
+        var reporter = from?.Address ?? (string.IsNullOrEmpty(message.EnvelopeFrom) ? "unknown" : message.EnvelopeFrom);
+        var created = await desk.CreateAsync(s, new NewReport(message.Channel, m.Id, w.ReceivedAt, reporter, Cap(from?.DisplayName, 200), null,
+            Cap(mime.TextBody, WebSubmissionParser.MaxDescriptionChars) ?? "(the message has no text body)", [], w.Attachments), $"channel:{message.Channel}");
+        var refs = mime.References.Concat(mime.MessageId is null ? [] : [mime.MessageId]).TakeLast(20).ToList();
+        await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, Spam.SpamFlagging.SuppressionFor(w.Spam, w.Suppression), mime.MessageId, refs, mime.Subject);
+        await Spam.SpamFlagging.HoldForReviewAsync(s, created.Report, m.Id, w.Spam, acknowledgementHeld: w.Suppression is null);
+        foreach (var hook in CreationHooks) await hook(s, created.Report, w.Body);
+        return new IntakeResult(created.Report, created.StatusToken, m.Id, true);
+    }
+
+    /// <summary>Several stored emails turned into reports in one write transaction: one commit (and one fsync) for the
+    /// batch instead of one each, so report processing holds the single writer for less of the time intake needs it.
+    /// If the batch fails as a whole, each message is processed on its own (the usual path, with its bare-report
+    /// fallback), so one bad message costs the others nothing but a retry.</summary>
+    private async Task ProcessEmailBatchAsync(IReadOnlyList<long> ids)
+    {
+        var works = new List<EmailWork>(ids.Count);
+        var alone = new List<long>();
+        try
+        {
+            await using (var db = database.Open())
+            {
+                var messages = await db.Messages.AsNoTracking().Where(m => ids.Contains(m.Id)).ToDictionaryAsync(m => m.Id);
+                foreach (var id in ids)
                 {
-                    flags.Add("duplicate");
-                    return await AppendAsync(s, m, flags, twin.ReportId!.Value, "duplicate", reopen: false);
+                    if (!messages.TryGetValue(id, out var message) || !IsMailChannel(message.Channel) || message.Status != "received")
+                    {
+                        alone.Add(id);
+                        continue;
+                    }
+                    try
+                    {
+                        var body = (await BlobStore.GetAsync(db, message.RawSha256))!.Content;
+                        works.Add(await PrepareEmailAsync(message, body));
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        log.LogWarning(ex, "Email message {MessageId} could not be prepared in a batch; processing it on its own", id);
+                        alone.Add(id);
+                    }
                 }
             }
-
-            var thread = await FindThreadAsync(s, mime);
-            if (thread is { } t) return await AppendAsync(s, m, flags, t.ReportId, t.By, reopen: !flags.Contains("auto-submitted") && !flags.Contains("our-own-mail"));
-
-            m.Flags = string.Join(' ', flags);
-            var reporter = from?.Address ?? (string.IsNullOrEmpty(message.EnvelopeFrom) ? "unknown" : message.EnvelopeFrom);
-            var created = await desk.CreateAsync(s, new NewReport(message.Channel, m.Id, receivedAt, reporter, Cap(from?.DisplayName, 200), null,
-                Cap(mime.TextBody, WebSubmissionParser.MaxDescriptionChars) ?? "(the message has no text body)", [], attachments), $"channel:{message.Channel}");
-            var refs = mime.References.Concat(mime.MessageId is null ? [] : [mime.MessageId]).TakeLast(20).ToList();
-            await acks.SendOrSuppressAsync(s, created.Report, created.StatusToken, Spam.SpamFlagging.SuppressionFor(spam, suppression), mime.MessageId, refs, mime.Subject);
-            await Spam.SpamFlagging.HoldForReviewAsync(s, created.Report, m.Id, spam, acknowledgementHeld: suppression is null);
-            foreach (var hook in CreationHooks) await hook(s, created.Report, body);
-            return new IntakeResult(created.Report, created.StatusToken, m.Id, true);
-        });
-        log.LogInformation("Email message {MessageId} {What} {Ticket}", messageId, result.NewReport ? "created" : "joined", result.Report.Ticket);
-        return result;
+            if (works.Count > 0)
+            {
+                List<IntakeResult> results;
+                try
+                {
+                    results = await database.WriteAsync(time, async s =>
+                    {
+                        var list = new List<IntakeResult>(works.Count);
+                        foreach (var w in works)
+                        {
+                            list.Add(await ApplyEmailAsync(s, w));
+                            await s.Db.SaveChangesAsync(); // the next message threads and de-duplicates against this one
+                        }
+                        return list;
+                    });
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    log.LogWarning(ex, "A batch of {Count} email messages could not be processed together; processing them one by one", works.Count);
+                    alone.AddRange(works.Select(w => w.Message.Id));
+                    results = [];
+                }
+                foreach (var result in results)
+                {
+                    LogEmail(result);
+                    Processed?.Invoke(result);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var w in works) w.Dispose();
+        }
+        foreach (var id in alone.Order())
+        {
+            try { await ProcessAsync(id); }
+            catch (DeskException) { } // flagged and logged where it was refused
+            catch (Exception ex) when (ex is not OperationCanceledException) { log.LogError(ex, "Stored message {MessageId} could not be processed yet; it will be retried", id); }
+        }
     }
 
     private async Task<IntakeResult> ProcessBareAsync(InboundMessage message, Exception error) => await database.WriteAsync(time, async s =>

@@ -30,6 +30,23 @@ public sealed class Database : IAsyncDisposable
             .Options;
     }
 
+    private static readonly AsyncLocal<bool> InteractiveScope = new();
+
+    /// <summary>Marks the writes of the current flow (an HTTP request) as ones a person is waiting on: they queue
+    /// behind waiting intake commits but do not hold back for an intake burst like background work does
+    /// (see <see cref="WriteGate"/>).</summary>
+    public static IDisposable Interactive()
+    {
+        var before = InteractiveScope.Value;
+        InteractiveScope.Value = true;
+        return new Restore(() => InteractiveScope.Value = before);
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
+
     public string DataDirectory { get; }
     public string DatabasePath { get; }
     public string ConnectionString { get; }
@@ -96,7 +113,7 @@ public sealed class Database : IAsyncDisposable
     /// Writes are serialised so the audit chain always extends the latest head.</summary>
     public async Task<T> WriteAsync<T>(TimeProvider time, Func<WriteScope, Task<T>> work, CancellationToken ct = default)
     {
-        await _writeGate.WaitAsync(priority: false, ct);
+        await _writeGate.WaitAsync(priority: false, ct, deferToIntake: !InteractiveScope.Value);
         try
         {
             await using var db = Open();

@@ -106,6 +106,11 @@ public static class AppHost
 
     public static void MapCprDesk(this WebApplication app)
     {
+        // A person (or a web form) waits on each request: its writes never hold back for an intake burst.
+        app.Use(async (context, next) =>
+        {
+            using (Database.Interactive()) await next(context);
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RawBodyMiddleware>();

@@ -40,7 +40,8 @@ public sealed class IncidentEscalation(Database database, TimeProvider time, Inc
             .Where(c => !s.Db.IncidentEscalationSteps.Any(x => x.ClockId == c.Id && x.PlanDueAt == c.DueAt))
             .Select(c => new { c.Id, c.DueAt }).Take(5000).ToListAsync();
         var ids = unplanned.Select(c => c.Id).ToList();
-        foreach (var stale in await s.Db.IncidentEscalationSteps.Where(x => x.Status == "pending" && ids.Contains(x.ClockId)).ToListAsync())
+        // By clock, then status in memory: a status filter in SQL lets SQLite walk every pending step instead.
+        foreach (var stale in (await s.Db.IncidentEscalationSteps.Where(x => ids.Contains(x.ClockId)).ToListAsync()).Where(x => x.Status == "pending"))
             stale.Status = "cancelled";
         foreach (var c in unplanned)
         {
@@ -80,7 +81,8 @@ public sealed class IncidentEscalation(Database database, TimeProvider time, Inc
             await s.AuditAsync("system", "incident.escalation-no-one-on-call", null, new { incident = incident.Id, clock = clock.Name, step = step.StepIndex, audience = rule.Notify });
             var nextIsMiss = step.StepIndex + 1 < policy.Deadline.Count && policy.Deadline[step.StepIndex + 1].AtMiss;
             if (!nextIsMiss)
-                foreach (var n in await s.Db.IncidentEscalationSteps.Where(x => x.ClockId == step.ClockId && x.StepIndex == step.StepIndex + 1 && x.Status == "pending" && x.DueAt > now).ToListAsync())
+                foreach (var n in (await s.Db.IncidentEscalationSteps.Where(x => x.ClockId == step.ClockId && x.StepIndex == step.StepIndex + 1).ToListAsync())
+                    .Where(x => x.Status == "pending" && x.DueAt > now))
                     n.DueAt = now;
             return true;
         }
