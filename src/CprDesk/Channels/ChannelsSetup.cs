@@ -22,10 +22,11 @@ public static class ChannelsSetup
     {
         var s = builder.Services;
         var canary = builder.Configuration.GetSection("CprDesk:Canary").Get<CanarySettings>() ?? new CanarySettings();
+        canary.Validate(builder.Configuration);
         s.AddSingleton(canary);
         s.AddSingleton(builder.Configuration.GetSection("CprDesk:Channels").Get<ChannelSettings>() ?? new ChannelSettings());
         s.AddSingleton(CanaryToken.Load(canary, options.DataDirectory));
-        if (!string.IsNullOrWhiteSpace(canary.Maildir)) s.AddSingleton<ICanaryMailbox>(new MaildirMailbox(canary.Maildir));
+        if (canary.Mailbox(options.DataDirectory) is { } mailbox) s.AddSingleton(mailbox);
         s.AddSingleton<ChannelRegistry>();
         s.AddSingleton<ChannelViews>();
         s.AddSingleton<AliasRoster>();
