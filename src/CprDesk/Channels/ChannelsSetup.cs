@@ -42,6 +42,8 @@ public static class ChannelsSetup
     {
         // Canary reports are recognised in the transaction that creates them, before anyone can see them.
         app.Services.GetRequiredService<IntakePipeline>().CreationHooks.Add(app.Services.GetRequiredService<CanaryIntake>().RecogniseAsync);
+        // The registry's expected maximum silence feeds the intake silence alarm (over CprDesk:Intake:ExpectedSilence).
+        app.Services.GetRequiredService<Intake.Health.IntakeHealth>().ExpectedSilenceSources.Add(app.Services.GetRequiredService<ChannelRegistry>().ExpectedSilenceAsync);
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CprDesk.Channels.Api");
         async Task<IResult> Guard(Func<Task<IResult>> body)
