@@ -263,6 +263,12 @@ public sealed class ImapClient : IAsyncDisposable
     public Task<IReadOnlyList<uint>> UidSearchLargerAsync(long bytes, CancellationToken ct = default) =>
         UidSearchAsync("LARGER " + bytes.ToString(CultureInfo.InvariantCulture), ct);
 
+    /// <summary>UIDs of messages whose INTERNALDATE falls on <paramref name="date"/> or later (SEARCH SINCE). RFC 3501
+    /// §6.4.4: the comparison is by date only, in the server's time zone; callers wanting an instant take a day more
+    /// and filter on the fetched INTERNALDATE.</summary>
+    public Task<IReadOnlyList<uint>> UidSearchSinceAsync(DateOnly date, CancellationToken ct = default) =>
+        UidSearchAsync("SINCE " + date.ToString("d-MMM-yyyy", CultureInfo.InvariantCulture), ct);
+
     private async Task<IReadOnlyList<uint>> UidSearchAsync(string criteria, CancellationToken ct)
     {
         var uids = new SortedSet<uint>();

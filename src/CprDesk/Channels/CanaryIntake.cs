@@ -20,7 +20,8 @@ public sealed class CanaryIntake(CanaryToken tokens, ILogger<CanaryIntake> log)
             return;
         }
         var run = await s.Db.CanaryRuns.FirstOrDefaultAsync(r => r.Id == runId);
-        if (run is null || run.ReportId is not null || run.Outcome != CanaryOutcome.Pending)
+        // A run already declared late (nothing by its limit) still takes its report: it is late, not lost.
+        if (run is null || run.ReportId is not null || run.Outcome is not (CanaryOutcome.Pending or CanaryOutcome.Late))
         {
             // A replayed token (the run already has its report, or was decided): a real CPR quoting an old canary.
             var reason = run is null ? "no-such-run" : run.ReportId is not null ? "run-already-has-a-report" : $"run-{run.Outcome}";

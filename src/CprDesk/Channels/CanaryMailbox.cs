@@ -13,9 +13,14 @@ public interface ICanaryMailbox
 {
     string Name { get; }
 
-    /// <summary>Messages the mailbox received at or after <paramref name="sinceUtc"/>.</summary>
+    /// <summary>Messages the mailbox received at or after <paramref name="sinceUtc"/>. A mailbox that cannot be read
+    /// (server down, wrong password, directory gone) throws <see cref="CanaryMailboxException"/>.</summary>
     Task<IReadOnlyList<MailboxMessage>> ReadSinceAsync(DateTime sinceUtc, CancellationToken ct);
 }
+
+/// <summary>The sender mailbox could not be read: the checker does not know whether acknowledgements came, so it
+/// decides nothing that depends on them (a run is not lost because our reader failed).</summary>
+public sealed class CanaryMailboxException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>A Maildir (new/ and cur/; tmp/ holds deliveries in progress and is never read). Read-only: the files are
 /// left where they are, so another reader (a person's mail client) sees the same mailbox.</summary>
@@ -28,6 +33,7 @@ public sealed class MaildirMailbox(string directory) : ICanaryMailbox
 
     public async Task<IReadOnlyList<MailboxMessage>> ReadSinceAsync(DateTime sinceUtc, CancellationToken ct)
     {
+        if (!Directory.Exists(directory)) throw new CanaryMailboxException($"The sender mailbox {directory} does not exist (CprDesk:Canary:Maildir).");
         var found = new List<MailboxMessage>();
         foreach (var sub in new[] { "new", "cur" })
         {

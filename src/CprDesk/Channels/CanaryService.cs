@@ -1,7 +1,8 @@
 // Canary CPRs: on each channel's schedule, a synthetic key-compromise report is sent from outside (mail through an
 // outside relay from the sender mailbox; an HTTP submission to a form or the API). The checker then reads the
-// sender mailbox for the acknowledgement and decides each run: passed, late or lost (Checkmk's check_mail_loop
-// semantics: late = acknowledged after the channel's limit, lost = nothing by the lost cut-off).
+// sender mailbox for the acknowledgement and decides each run as Checkmk's check_mail_loop does (warning/critical):
+// passed = acknowledged within the channel's limit; late = no acknowledgement by that limit (decided then, without
+// waiting; an acknowledgement arriving later keeps it late, with its time); lost = nothing by the lost cut-off.
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -172,54 +173,145 @@ public sealed partial class CanaryService(Database database, TimeProvider time, 
         Sent: {run.SentAt:yyyy-MM-dd HH:mm:ss} UTC
         """;
 
+    /// <summary>Runs still open: waiting for their acknowledgement (pending, or already late without one).</summary>
+    private static IQueryable<CanaryRunRow> Open(IQueryable<CanaryRunRow> runs) =>
+        runs.Where(r => r.Outcome == CanaryOutcome.Pending || (r.Outcome == CanaryOutcome.Late && r.AckAt == null));
+
     private async Task CheckAsync(CancellationToken ct)
     {
-        List<CanaryRunRow> pending;
+        List<CanaryRunRow> open;
         await using (var db = database.Open())
-            pending = await db.CanaryRuns.AsNoTracking().Where(r => r.Outcome == CanaryOutcome.Pending).OrderBy(r => r.Id).ToListAsync(ct);
-        if (pending.Count == 0) return;
+            open = await Open(db.CanaryRuns.AsNoTracking()).OrderBy(r => r.Id).ToListAsync(ct);
+        if (open.Count == 0) return;
         IReadOnlyList<MailboxMessage> mail = [];
-        if (mailbox is not null && pending.Any(p => p.Ticket is not null))
+        // Without a readable mailbox we cannot know that an acknowledgement did not come: runs whose report exists are
+        // then left undecided (the checker's failure is alarmed instead). A run with no report is late or lost anyway.
+        var mailboxRead = true;
+        if (mailbox is not null && open.Any(p => p.Ticket is not null))
         {
             try
             {
                 // The mailbox's clock is not ours: look back a little further than the oldest run.
-                mail = await mailbox.ReadSinceAsync(pending.Min(p => p.SentAt).AddHours(-1), ct);
+                mail = await mailbox.ReadSinceAsync(open.Min(p => p.SentAt).AddHours(-1), ct);
+                await CheckerSucceededAsync(ct);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is CanaryMailboxException or IOException or UnauthorizedAccessException && !ct.IsCancellationRequested)
             {
-                log.LogError(ex, "The canary sender mailbox {Mailbox} could not be read", mailbox.Name);
+                mailboxRead = false;
+                log.LogError("The canary sender mailbox {Mailbox} could not be read: {Error}", mailbox.Name, ex.Message);
+                await CheckerFailedAsync(ex.Message, ct);
             }
         }
         await database.WriteAsync(time, async s =>
         {
-            foreach (var p in pending)
+            foreach (var p in open)
             {
                 var run = await s.Db.CanaryRuns.FirstAsync(r => r.Id == p.Id, ct);
-                if (run.Outcome != CanaryOutcome.Pending) continue;
-                if (run.AckAt is null && run.Ticket is { } ticket && mail.Any(m => m.Ticket == ticket || (m.Subject?.Contains($"[{ticket}]", StringComparison.Ordinal) ?? false)))
+                if (run.Outcome is not (CanaryOutcome.Pending or CanaryOutcome.Late) || run.AckAt is not null) continue;
+                if (run.Ticket is { } ticket && mail.Any(m => m.Ticket == ticket || (m.Subject?.Contains($"[{ticket}]", StringComparison.Ordinal) ?? false)))
                 {
                     run.AckAt = s.Now;
-                    await s.AuditAsync("system", "canary.acknowledged", ticket, new { runId = run.Id, run.AckAt });
+                    await s.AuditAsync("system", "canary.acknowledged", ticket, new { runId = run.Id, run.AckAt, late = run.AckAt > run.LateAt });
                 }
-                if (run.AckAt is { } ack) await DecideAsync(s, run, ack <= run.LateAt ? CanaryOutcome.Passed : CanaryOutcome.Late);
-                else if (s.Now >= run.LostAt) await DecideAsync(s, run, CanaryOutcome.Lost);
+                if (run.AckAt is { } ack)
+                {
+                    // Already late (told once): the acknowledgement keeps it late, with its time.
+                    if (run.Outcome == CanaryOutcome.Pending) await DecideAsync(s, run, ack <= run.LateAt ? CanaryOutcome.Passed : CanaryOutcome.Late);
+                    continue;
+                }
+                var knowable = mailboxRead || run.Ticket is null;
+                if (!knowable) continue;
+                if (s.Now >= run.LostAt) await DecideAsync(s, run, CanaryOutcome.Lost);
+                else if (s.Now > run.LateAt && run.Outcome == CanaryOutcome.Pending) await DecideAsync(s, run, CanaryOutcome.Late);
             }
+            return true;
+        }, ct);
+    }
+
+    // The checker's own health: a failure to read the sender mailbox is audited when it starts and when it ends, and
+    // alarmed once when it lasts CheckerAlarmAfter. The state is read back from the audit log, so a restart keeps it.
+    private const string CheckerFailed = "canary.checker-failed", CheckerRecovered = "canary.checker-recovered", CheckerAlarm = "canary.checker-alarm";
+
+    private sealed record CheckerState(DateTime? FailingSince, bool Alarmed);
+
+    private static async Task<CheckerState> CheckerStateAsync(CprDeskDb db, CancellationToken ct)
+    {
+        var last = await db.AuditEvents.AsNoTracking().Where(e => e.Type == CheckerFailed || e.Type == CheckerRecovered || e.Type == CheckerAlarm)
+            .OrderByDescending(e => e.Seq).Take(2).Select(e => new { e.Type, e.At }).ToListAsync(ct);
+        if (last.Count == 0 || last[0].Type == CheckerRecovered) return new CheckerState(null, false);
+        if (last[0].Type == CheckerFailed) return new CheckerState(last[0].At, false);
+        return new CheckerState(last.Count > 1 && last[1].Type == CheckerFailed ? last[1].At : last[0].At, true);
+    }
+
+    /// <summary>Whether the checker can read the sender mailbox now (null: never failed or recovered since).</summary>
+    public async Task<DateTime?> CheckerFailingSinceAsync(CancellationToken ct = default)
+    {
+        await using var db = database.Open();
+        return (await CheckerStateAsync(db, ct)).FailingSince;
+    }
+
+    /// <summary>Known not failing (so a good read needs no look at the audit log); null until first looked up.</summary>
+    private bool? _checkerFailing;
+
+    private async Task CheckerSucceededAsync(CancellationToken ct)
+    {
+        if (_checkerFailing == false) return;
+        _checkerFailing = await CheckerFailingSinceAsync(ct) is not null;
+        if (_checkerFailing == false) return;
+        await database.WriteAsync(time, async s =>
+        {
+            var state = await CheckerStateAsync(s.Db, ct);
+            if (state.FailingSince is null) return false;
+            await s.AuditAsync("system", CheckerRecovered, null, new { mailbox = mailbox!.Name, failingSince = state.FailingSince });
+            log.LogInformation("The canary sender mailbox {Mailbox} can be read again (failing since {Since:u})", mailbox.Name, state.FailingSince);
+            return true;
+        }, ct);
+        _checkerFailing = false;
+    }
+
+    private async Task CheckerFailedAsync(string error, CancellationToken ct)
+    {
+        _checkerFailing = true;
+        await database.WriteAsync(time, async s =>
+        {
+            var state = await CheckerStateAsync(s.Db, ct);
+            if (state.FailingSince is null)
+            {
+                await s.AuditAsync("system", CheckerFailed, null, new { mailbox = mailbox!.Name, error = Cap(error, 1000) });
+                state = new CheckerState(s.Now, false);
+            }
+            if (state.Alarmed || s.Now - state.FailingSince < settings.CheckerAlarmAfter) return false;
+            var waiting = await Open(s.Db.CanaryRuns).CountAsync(r => r.Ticket != null, ct);
+            await AdminNotice.SendAsync(s, outbox, $"Canary checker cannot read the sender mailbox ({mailbox!.Name})", $"""
+                The canary checker has not been able to read the sender mailbox {mailbox.Name} since {state.FailingSince:yyyy-MM-dd HH:mm} UTC.
+
+                Last error: {error}
+
+                While it cannot, no canary whose report was created is decided passed, late or lost ({waiting} waiting now):
+                the published channels are not being proved. Check the mailbox server, the network and the credentials.
+                """, CheckerAlarm);
+            log.LogError("The canary sender mailbox {Mailbox} has failed since {Since:u}; admins notified", mailbox.Name, state.FailingSince);
             return true;
         }, ct);
     }
 
     private async Task DecideAsync(WriteScope s, CanaryRunRow run, string outcome)
     {
+        var from = run.Outcome;
         run.Outcome = outcome;
         run.DecidedAt = s.Now;
         await s.AuditAsync("system", "canary.decided", run.Ticket, new
         {
-            runId = run.Id, run.ChannelId, run.Address, outcome, run.SentAt, run.ReceivedAt, reportCreated = run.ReportId is not null, run.ClockStarted, run.AckAt,
+            runId = run.Id, run.ChannelId, run.Address, from, outcome, run.SentAt, run.ReceivedAt, reportCreated = run.ReportId is not null, run.ClockStarted, run.AckAt,
+            run.LateAt, run.LostAt,
         });
         if (outcome == CanaryOutcome.Passed) return;
         var what = outcome switch
         {
+            CanaryOutcome.Late when run.AckAt is null => (run.ReportId is null
+                    ? "has not become a report"
+                    : $"became report {run.Ticket} but its acknowledgement has not come back to the sender mailbox") +
+                $" by its limit ({run.LateAt:yyyy-MM-dd HH:mm} UTC). It is late; it will be reported lost if nothing arrives by {run.LostAt:yyyy-MM-dd HH:mm} UTC",
             CanaryOutcome.Late => $"was acknowledged only at {run.AckAt:yyyy-MM-dd HH:mm} UTC, later than its limit ({run.LateAt:yyyy-MM-dd HH:mm} UTC)",
             CanaryOutcome.SendFailed => $"could not even be sent: {run.SendResult}",
             _ => run.ReportId is null

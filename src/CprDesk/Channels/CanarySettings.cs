@@ -25,8 +25,12 @@ public sealed class CanarySettings
     public Intake.Email.RelaySettings Relay { get; set; } = new();
     /// <summary>The sender mailbox's address: From of every canary, and where the acknowledgements come back.</summary>
     public string? From { get; set; }
-    /// <summary>How the sender mailbox is read: a Maildir directory (IMAP comes with the IMAP client).</summary>
+    /// <summary>The sender mailbox as a local Maildir directory (Postfix virtual(8) delivers there). Exclusive with <see cref="Imap"/>.</summary>
     public string? Maildir { get; set; }
+    /// <summary>The sender mailbox on an IMAP server (section CprDesk:Canary:Imap). Exclusive with <see cref="Maildir"/>.</summary>
+    public CanaryImapSettings? Imap { get; set; }
+    /// <summary>The checker failing to read the sender mailbox this long raises the alarm (once per outage).</summary>
+    public TimeSpan CheckerAlarmAfter { get; set; } = TimeSpan.FromMinutes(30);
     /// <summary>No acknowledgement this long after sending: the canary is lost (Checkmk check_mail_loop's "lost" cut-off).</summary>
     public TimeSpan LostAfter { get; set; } = TimeSpan.FromHours(4);
     /// <summary>How often the checker looks (sends what is due, reads the mailbox, decides).</summary>
@@ -35,6 +39,29 @@ public sealed class CanarySettings
     public string? SecretEnvironmentVariable { get; set; }
     /// <summary>The EHLO name used towards the outside relay.</summary>
     public string HeloName { get; set; } = "localhost";
+
+    /// <summary>Start-up validation with a message naming the setting. Canaries on need exactly one sender mailbox
+    /// (without one no acknowledgement is ever seen and every run would be lost); off, at most one.</summary>
+    public void Validate(IConfiguration configuration)
+    {
+        const string at = "CprDesk:Canary";
+        var hasImap = configuration.GetSection(CanaryImapSettings.Section).GetChildren().Any();
+        var hasMaildir = !string.IsNullOrWhiteSpace(Maildir);
+        if (hasImap && hasMaildir) throw new InvalidOperationException($"{at}: set exactly one of Maildir and Imap (the sender mailbox is read one way).");
+        if (Enabled && !hasImap && !hasMaildir)
+            throw new InvalidOperationException($"{at}:Enabled is true but no sender mailbox is configured: set {at}:Imap:Host (and User, PasswordEnv) or {at}:Maildir.");
+        if (Enabled && string.IsNullOrWhiteSpace(From)) throw new InvalidOperationException($"{at}:From (the sender mailbox address) is required when canaries are enabled.");
+        if (hasImap) (Imap ?? new CanaryImapSettings()).Validate(configuration);
+        if (LostAfter <= TimeSpan.Zero) throw new InvalidOperationException($"{at}:LostAfter must be positive.");
+        if (CheckEvery <= TimeSpan.Zero) throw new InvalidOperationException($"{at}:CheckEvery must be positive.");
+        if (CheckerAlarmAfter < TimeSpan.Zero) throw new InvalidOperationException($"{at}:CheckerAlarmAfter must not be negative.");
+    }
+
+    /// <summary>The configured sender mailbox, or null when none is.</summary>
+    public ICanaryMailbox? Mailbox(string dataDirectory) =>
+        Imap is { } imap && !string.IsNullOrWhiteSpace(imap.Host) ? new ImapCanaryMailbox(imap, Path.Combine(Path.GetFullPath(dataDirectory), "tmp"))
+        : !string.IsNullOrWhiteSpace(Maildir) ? new MaildirMailbox(Maildir)
+        : null;
 }
 
 /// <summary>A canary's token: the run id and an HMAC over it with a server secret. Only CprDesk can make one, and

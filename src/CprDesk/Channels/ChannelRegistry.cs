@@ -123,6 +123,25 @@ public sealed class ChannelRegistry(Database database, TimeProvider time)
         if (row.Owner is { Length: > 200 } || row.Purpose is { Length: > 1000 }) throw DeskException.Invalid("owner", "owner (200) or purpose (1000) is too long.");
     }
 
+    /// <summary>The intake channel (as intake health counts messages: email, imap, web-form, api) a published channel arrives on.</summary>
+    public static string IntakeChannel(ChannelRow r) => r.Kind switch
+    {
+        "email" => r.Route == "mailbox-poll" ? Intake.IntakePipeline.ImapChannel : Intake.IntakePipeline.EmailChannel,
+        "api" => "api",
+        _ => "web-form",
+    };
+
+    /// <summary>The registry's expected maximum silences, per intake channel, for the silence alarm. Several published
+    /// channels may share an intake channel (two addresses through the same SMTP listener): the shortest wins, because
+    /// the shared channel silent that long means the channel with that limit has been silent at least that long.</summary>
+    public async Task<IReadOnlyDictionary<string, TimeSpan>> ExpectedSilenceAsync(CancellationToken ct = default)
+    {
+        await using var db = database.Open();
+        var rows = await db.Channels.AsNoTracking().Where(c => c.MaxSilenceHours != null).ToListAsync(ct);
+        return rows.GroupBy(IntakeChannel, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => TimeSpan.FromHours(g.Min(c => c.MaxSilenceHours!.Value)), StringComparer.Ordinal);
+    }
+
     public static object Describe(ChannelRow r) => new
     {
         r.Id, r.Kind, r.Address, r.Owner, r.Purpose, r.PublishedIn, r.Route, r.MaxSilenceHours, r.GroupAlias, r.AliasMembers,

@@ -14,8 +14,16 @@ public sealed record ChannelView(long Id, string Kind, string? Address, string? 
     string Route, int? MaxSilenceHours, bool GroupAlias, IReadOnlyList<string> AliasMembers, bool CanaryEnabled, int CanaryEveryMinutes,
     int LateAfterMinutes, DateTime? NextCanaryAt, CanaryView? LastCanary, IReadOnlyList<FindingView> DriftFindings)
 {
-    /// <summary>ok (last decided canary passed), failing (lost, late or not sent), unknown (no canary decided yet).</summary>
-    public string Health => LastDecided is null ? "unknown" : LastDecided == CanaryOutcome.Passed ? "ok" : "failing";
+    /// <summary>From the last decided canary, as Checkmk's check_mail_loop grades it: ok (passed), degraded (late: not
+    /// acknowledged within its limit, whether or not the acknowledgement came since), failing (lost or not sent),
+    /// unknown (no canary decided yet).</summary>
+    public string Health => LastDecided switch
+    {
+        null => "unknown",
+        CanaryOutcome.Passed => "ok",
+        CanaryOutcome.Late => "degraded",
+        _ => "failing",
+    };
     internal string? LastDecided { get; init; }
 }
 
@@ -51,12 +59,14 @@ public sealed class ChannelViews(Database database)
 
     public static CanaryView View(CanaryRunRow r) => new(r.Id, r.SentAt, r.Outcome, r.ReceivedAt, r.AckAt, r.Ticket, r.ReportId is not null, r.ClockStarted, r.SendResult);
 
-    /// <summary>For /healthz: "ok" unless a channel's last decided canary failed.</summary>
+    /// <summary>For /healthz: "failing" when a channel's last decided canary was lost or not sent, else "degraded" when
+    /// one was late, else "ok".</summary>
     public async Task<object> HealthAsync()
     {
         var list = await ListAsync();
         var failing = list.Where(c => c.Health == "failing").Select(c => c.Address ?? c.Url).ToList();
-        return new { status = failing.Count == 0 ? "ok" : "failing", failing };
+        var degraded = list.Where(c => c.Health == "degraded").Select(c => c.Address ?? c.Url).ToList();
+        return new { status = failing.Count > 0 ? "failing" : degraded.Count > 0 ? "degraded" : "ok", failing, degraded };
     }
 
     /// <summary>Prometheus lines: each channel's canary health and the open drift findings.</summary>
@@ -66,6 +76,9 @@ public sealed class ChannelViews(Database database)
         sb.Append("# HELP cprdesk_channel_canary_ok 1 if the channel's last decided canary passed, 0 if it was late, lost or not sent (absent before the first).\n# TYPE cprdesk_channel_canary_ok gauge\n");
         foreach (var c in list.Where(c => c.Health != "unknown"))
             sb.Append(CultureInfo.InvariantCulture, $"cprdesk_channel_canary_ok{{channel=\"{Escape(c.Address ?? c.Url!)}\",outcome=\"{c.LastDecided}\"}} {(c.Health == "ok" ? 1 : 0)}\n");
+        sb.Append("# HELP cprdesk_channel_canary_state The channel's last decided canary as Checkmk grades it: 0 passed, 1 late (warning), 2 lost or not sent (critical).\n# TYPE cprdesk_channel_canary_state gauge\n");
+        foreach (var c in list.Where(c => c.Health != "unknown"))
+            sb.Append(CultureInfo.InvariantCulture, $"cprdesk_channel_canary_state{{channel=\"{Escape(c.Address ?? c.Url!)}\"}} {(c.Health == "ok" ? 0 : c.Health == "degraded" ? 1 : 2)}\n");
         sb.Append("# HELP cprdesk_channel_drift_findings Open differences between the channel registry and the CPS/CCADB.\n# TYPE cprdesk_channel_drift_findings gauge\n");
         await using var db = database.Open();
         sb.Append(CultureInfo.InvariantCulture, $"cprdesk_channel_drift_findings {await db.DriftFindings.CountAsync(f => f.ResolvedAt == null)}\n");

@@ -22,10 +22,11 @@ public static class ChannelsSetup
     {
         var s = builder.Services;
         var canary = builder.Configuration.GetSection("CprDesk:Canary").Get<CanarySettings>() ?? new CanarySettings();
+        canary.Validate(builder.Configuration);
         s.AddSingleton(canary);
         s.AddSingleton(builder.Configuration.GetSection("CprDesk:Channels").Get<ChannelSettings>() ?? new ChannelSettings());
         s.AddSingleton(CanaryToken.Load(canary, options.DataDirectory));
-        if (!string.IsNullOrWhiteSpace(canary.Maildir)) s.AddSingleton<ICanaryMailbox>(new MaildirMailbox(canary.Maildir));
+        if (canary.Mailbox(options.DataDirectory) is { } mailbox) s.AddSingleton(mailbox);
         s.AddSingleton<ChannelRegistry>();
         s.AddSingleton<ChannelViews>();
         s.AddSingleton<AliasRoster>();
@@ -41,6 +42,8 @@ public static class ChannelsSetup
     {
         // Canary reports are recognised in the transaction that creates them, before anyone can see them.
         app.Services.GetRequiredService<IntakePipeline>().CreationHooks.Add(app.Services.GetRequiredService<CanaryIntake>().RecogniseAsync);
+        // The registry's expected maximum silence feeds the intake silence alarm (over CprDesk:Intake:ExpectedSilence).
+        app.Services.GetRequiredService<Intake.Health.IntakeHealth>().ExpectedSilenceSources.Add(app.Services.GetRequiredService<ChannelRegistry>().ExpectedSilenceAsync);
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CprDesk.Channels.Api");
         async Task<IResult> Guard(Func<Task<IResult>> body)

@@ -1,6 +1,11 @@
 // Canary CPRs end to end on loopback: Postfix as the outside relay, CprDesk's SMTP listener and web form as the
-// published channels, a second Postfix delivering CprDesk's acknowledgements into the sender mailbox (a Maildir).
-// One channel passes, one is broken by the relay (a transport to a dead port) and is lost, one is late.
+// published channels, and the sender mailbox a private Dovecot that the canary checker reads over IMAP (implicit TLS,
+// pinned certificate). CprDesk's acknowledgements reach that mailbox through a second Postfix delivering with
+// virtual(8) straight into the Maildir Dovecot serves: the Postfix tool delivers as 'nobody', Dovecot's mail user is
+// 'nobody' too, so pointing Postfix's virtual_mailbox_base at the Dovecot user's home (and its map at "Maildir/")
+// lines the two up without an LMTP service the Dovecot tool does not run.
+// One channel passes, one is broken by the relay (a transport to a dead port) and is lost, one is held by the relay
+// past its limit: late before anything arrives, and still late when the report and acknowledgement finally come.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -20,19 +25,27 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
     private static readonly string Tool = Path.Combine(Repo.Root, "tests", "tools", "postfix-instance.sh");
     private readonly TempDir _work = new();
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly string _passwordVariable = "CPRDESK_TEST_CANARY_IMAP_" + Guid.NewGuid().ToString("N")[..8];
     private string RelayDir => Path.Combine(_work.Path, "relay");
     private string MailboxPostfixDir => Path.Combine(_work.Path, "mailbox-postfix");
-    private string MailboxBase => Path.Combine(_work.Path, "mailbox");
-    private string Maildir => Path.Combine(MailboxBase, "mail");
+    private string Transport => Path.Combine(RelayDir, "etc", "transport");
+    private Dovecot _dovecot = null!;
     private TestHost _host = null!;
     private (string Username, string Password, string Token) _staff;
+    private int _deadPort;
 
     public async Task InitializeAsync()
     {
         if (Environment.UserName != "root")
-            throw new InvalidOperationException("The canary tests run private Postfix instances and need root (scripts/test.sh runs as root in CI).");
+            throw new InvalidOperationException("The canary tests run private Postfix and Dovecot instances and need root (scripts/test.sh runs as root in CI).");
+        _dovecot = await Dovecot.StartAsync();
+        Environment.SetEnvironmentVariable(_passwordVariable, _dovecot.Password);
+        var home = Path.Combine(_dovecot.Dir, "mail", _dovecot.User);
         var mailboxPort = ServeProcess.FreePort();
-        await RunOkAsync(Tool, "start", MailboxPostfixDir, Port(mailboxPort), "maildir", MailboxBase);
+        await RunOkAsync(Tool, "start", MailboxPostfixDir, Port(mailboxPort), "maildir", home);
+        // Deliver into the Maildir Dovecot serves for the user (mail_location = maildir:~/Maildir), not the tool's mail/.
+        await File.WriteAllTextAsync(Path.Combine(MailboxPostfixDir, "etc", "vmailbox"), "@ca.example Maildir/\n");
+        await RunOkAsync("postfix", "-c", Path.Combine(MailboxPostfixDir, "etc"), "reload");
         var relayPort = ServeProcess.FreePort();
         _host = await TestHost.StartAsync(time: _time, extra: new Dictionary<string, string?>
         {
@@ -48,30 +61,42 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
             ["CprDesk:Canary:Relay:Host"] = "127.0.0.1",
             ["CprDesk:Canary:Relay:Port"] = Port(relayPort),
             ["CprDesk:Canary:Relay:Tls"] = "None",
-            ["CprDesk:Canary:Maildir"] = Maildir,
+            ["CprDesk:Canary:Imap:Host"] = "127.0.0.1",
+            ["CprDesk:Canary:Imap:Port"] = Port(_dovecot.TlsPort),
+            ["CprDesk:Canary:Imap:Tls"] = "Implicit",
+            ["CprDesk:Canary:Imap:CertificateFingerprints"] = _dovecot.CertificateSha256,
+            ["CprDesk:Canary:Imap:User"] = _dovecot.User,
+            ["CprDesk:Canary:Imap:PasswordEnv"] = _passwordVariable,
+            ["CprDesk:Canary:Imap:TimeoutSeconds"] = "20",
             ["CprDesk:Canary:HeloName"] = "outside.test",
         });
         await RunOkAsync(Tool, "start", RelayDir, Port(relayPort), "relay", _host.SmtpEndpoint.ToString());
-        // The break: the relay sends broken@ca.example to a port where nothing listens (a forwarding typo).
-        await File.WriteAllTextAsync(Path.Combine(RelayDir, "etc", "transport"), $"broken@ca.example smtp:[127.0.0.1]:{ServeProcess.FreePort()}\n");
-        await RunOkAsync("postconf", "-c", Path.Combine(RelayDir, "etc"), "-e", $"transport_maps = texthash:{Path.Combine(RelayDir, "etc", "transport")}");
+        // The break: the relay sends broken@ca.example to a port where nothing listens (a forwarding typo). The delay:
+        // slow@ca.example goes there too for now, so it waits in the relay's queue until the test lets it go.
+        _deadPort = ServeProcess.FreePort();
+        await SetTransportAsync($"broken@ca.example smtp:[127.0.0.1]:{_deadPort}\nslow@ca.example smtp:[127.0.0.1]:{_deadPort}\n");
+        await RunOkAsync("postconf", "-c", Path.Combine(RelayDir, "etc"), "-e", $"transport_maps = texthash:{Transport}");
         await RunOkAsync("postfix", "-c", Path.Combine(RelayDir, "etc"), "reload");
         await new Accounts(_host.Service<Database>(), _time).CreateAsync("test", "ops", StaffRole.Admin, "ops@ca.example", "Operations");
         _staff = await _host.UserAsync(StaffRole.Staff);
     }
+
+    private async Task SetTransportAsync(string map) => await File.WriteAllTextAsync(Transport, map);
 
     public async Task DisposeAsync()
     {
         await RunAsync(Tool, "stop", RelayDir);
         await RunAsync(Tool, "stop", MailboxPostfixDir);
         await _host.DisposeAsync();
+        await _dovecot.DisposeAsync();
+        Environment.SetEnvironmentVariable(_passwordVariable, null);
         _work.Dispose();
     }
 
     private static string Port(int p) => p.ToString(CultureInfo.InvariantCulture);
 
     [Fact]
-    public async Task One_canary_passes_a_broken_channel_is_lost_and_alerts_a_slow_one_is_late_and_none_is_a_real_report()
+    public async Task One_canary_passes_a_broken_channel_is_lost_and_alerts_a_delayed_one_is_late_and_none_is_a_real_report()
     {
         var registry = _host.Service<ChannelRegistry>();
         var canaries = _host.Service<CanaryService>();
@@ -112,17 +137,36 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
         }
         Assert.Equal(CanaryOutcome.Pending, runs[brokenRun.Id].Outcome);
 
-        // The slow channel: the acknowledgement is only seen 45 minutes after sending, past its 30-minute limit.
+        // The slow channel: the relay holds it. 31 minutes on, nothing has come: late already, without waiting for it.
         var slowRun = await canaries.SendAsync(slow.Id);
-        _time.Advance(TimeSpan.FromMinutes(45));
+        Assert.True(slowRun.Outcome == CanaryOutcome.Pending, slowRun.SendResult);
+        _time.Advance(TimeSpan.FromMinutes(31));
+        await canaries.RunOnceAsync();
+        var slowLate = (await RunsAsync())[slowRun.Id];
+        Assert.Equal(CanaryOutcome.Late, slowLate.Outcome);
+        Assert.Null(slowLate.ReportId);
+        Assert.Null(slowLate.AckAt);
+        await MailboxHasAsync(m => m.Subject == "Canary CPR late: slow@ca.example" && m.Text.Contains("has not become a report", StringComparison.Ordinal));
+        var waiting = await ChannelHealthAsync(); // the broken channel is past its limit too: both degraded, neither lost yet
+        Assert.Equal("degraded", waiting.GetProperty("status").GetString());
+        Assert.Equal(["broken@ca.example", "slow@ca.example"], waiting.GetProperty("degraded").EnumerateArray().Select(e => e.GetString()).Order());
+
+        // The relay lets it go: it still becomes a canary report (not a real CPR), is acknowledged, and stays late.
+        await SetTransportAsync($"broken@ca.example smtp:[127.0.0.1]:{_deadPort}\n");
+        await RunOkAsync("postfix", "-c", Path.Combine(RelayDir, "etc"), "reload");
+        await RunOkAsync("postqueue", "-c", Path.Combine(RelayDir, "etc"), "-f");
         var slowTicket = await TicketOfAsync(slowRun.Id);
         await MailboxHasAsync(m => m.Ticket == slowTicket);
+        _time.Advance(TimeSpan.FromMinutes(1));
         await canaries.RunOnceAsync();
-        Assert.Equal(CanaryOutcome.Late, (await RunsAsync())[slowRun.Id].Outcome);
-        await MailboxHasAsync(m => m.Subject == "Canary CPR late: slow@ca.example");
+        var slowAcked = (await RunsAsync())[slowRun.Id];
+        Assert.Equal(CanaryOutcome.Late, slowAcked.Outcome);
+        Assert.NotNull(slowAcked.AckAt);
+        Assert.NotNull(slowAcked.ReportId);
 
-        // The broken channel: nothing arrives; once the lost cut-off (4 h) passes it is lost, and the admins are told.
+        // The broken channel: nothing arrives; late at its limit, then lost at the cut-off (4 h), the admins told each time.
         Assert.Null((await RunsAsync())[brokenRun.Id].ReportId);
+        Assert.Equal(CanaryOutcome.Late, (await RunsAsync())[brokenRun.Id].Outcome);
         _time.Advance(TimeSpan.FromHours(4));
         await canaries.RunOnceAsync();
         var lost = (await RunsAsync())[brokenRun.Id];
@@ -130,6 +174,14 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
         Assert.Null(lost.ReportId);
         Assert.Null(lost.AckAt);
         await MailboxHasAsync(m => m.Subject == "Canary CPR lost: broken@ca.example" && m.Text.Contains("never became a report", StringComparison.Ordinal));
+        await using (var db = _host.Service<Database>().Open())
+        {
+            var subjects = await db.Outbox.Where(o => o.Recipient == "ops@ca.example").Select(o => o.Subject).ToListAsync();
+            Assert.Single(subjects, x => x == "Canary CPR late: slow@ca.example");
+            Assert.Single(subjects, x => x == "Canary CPR late: broken@ca.example");
+            Assert.Single(subjects, x => x == "Canary CPR lost: broken@ca.example");
+            Assert.DoesNotContain(subjects, x => x.Contains("cpr@ca.example", StringComparison.Ordinal) || x.Contains("/report", StringComparison.Ordinal));
+        }
 
         // Canary reports: stored, closed, marked, acknowledged; not in the queue, the metrics or escalation.
         var canaryTickets = new[] { goodTicket, formTicket, slowTicket };
@@ -168,10 +220,13 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
         Assert.Contains("cprdesk_channel_canary_ok{channel=\"broken@ca.example\",outcome=\"lost\"} 0\n", metrics);
         Assert.Contains("cprdesk_channel_canary_ok{channel=\"slow@ca.example\",outcome=\"late\"} 0\n", metrics);
 
-        var health = await _host.Client().GetFromJsonAsync<JsonElement>("/healthz");
-        var channels = health.GetProperty("channels");
+        Assert.Contains("cprdesk_channel_canary_state{channel=\"slow@ca.example\"} 1\n", metrics);
+        Assert.Contains("cprdesk_channel_canary_state{channel=\"broken@ca.example\"} 2\n", metrics);
+
+        var channels = await ChannelHealthAsync();
         Assert.Equal("failing", channels.GetProperty("status").GetString());
-        Assert.Equal(["broken@ca.example", "slow@ca.example"], channels.GetProperty("failing").EnumerateArray().Select(e => e.GetString()).Order());
+        Assert.Equal(["broken@ca.example"], channels.GetProperty("failing").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["slow@ca.example"], channels.GetProperty("degraded").EnumerateArray().Select(e => e.GetString()));
 
         var list = await staff.GetFromJsonAsync<JsonElement>("/api/v1/channels");
         var goodView = list.EnumerateArray().Single(c => c.GetProperty("address").GetString() == "cpr@ca.example");
@@ -204,17 +259,26 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
         throw new TimeoutException($"Canary run {runId} made no report within 60 s. Relay log:\n{Tail(RelayDir)}");
     }
 
-    /// <summary>Polls the sender mailbox (an external process delivers into it) until a message matches.</summary>
+    private async Task<JsonElement> ChannelHealthAsync()
+    {
+        // /healthz may be 503 on a fake clock (the escalation heartbeat looks stale); the channels section is there either way.
+        var response = await _host.Client().GetAsync("/healthz");
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("channels");
+    }
+
+    /// <summary>Polls the sender mailbox over IMAP, as the checker reads it (external processes deliver into it), until a message matches.</summary>
     private async Task MailboxHasAsync(Func<MailboxMessage, bool> match)
     {
-        var mailbox = new MaildirMailbox(Maildir);
+        var mailbox = _host.Service<ICanaryMailbox>();
+        Assert.IsType<ImapCanaryMailbox>(mailbox);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
-            if ((await mailbox.ReadSinceAsync(DateTime.MinValue, CancellationToken.None)).Any(match)) return;
+            if ((await mailbox.ReadSinceAsync(DateTime.UtcNow.AddDays(-1), CancellationToken.None)).Any(match)) return;
             await Task.Delay(100);
         }
-        throw new TimeoutException($"No matching message in the sender mailbox within 60 s. Mailbox Postfix log:\n{Tail(MailboxPostfixDir)}");
+        throw new TimeoutException($"No matching message in the sender mailbox within 60 s. Mailbox Postfix log:\n{Tail(MailboxPostfixDir)}\nDovecot log:\n" +
+            string.Join("\n", File.ReadAllLines(Path.Combine(_dovecot.Dir, "dovecot.log")).TakeLast(20)));
     }
 
     private static string Tail(string dir)

@@ -42,7 +42,9 @@ public sealed class CanaryScheduleTests : IAsyncLifetime
         var runs = await RunsAsync();
         Assert.Equal(2, runs.Count);
         var apiRun = runs.Single(r => r.ChannelId == api.Id);
-        Assert.Equal(CanaryOutcome.Pending, apiRun.Outcome); // no mailbox configured: it waits for an acknowledgement
+        // No mailbox configured: no acknowledgement is seen, so 3 hours in (past its 30-minute limit) it is late already.
+        Assert.Equal(CanaryOutcome.Late, apiRun.Outcome);
+        Assert.Null(apiRun.AckAt);
         Assert.NotNull(apiRun.Ticket);
         Assert.True(apiRun.ClockStarted);
         var deadRun = runs.Single(r => r.ChannelId == dead.Id);
@@ -60,6 +62,7 @@ public sealed class CanaryScheduleTests : IAsyncLifetime
         await using var db = _host.Service<Database>().Open();
         var alerts = await db.Outbox.Where(o => o.Recipient == "ops@ca.example").Select(o => o.Subject).ToListAsync();
         Assert.Equal(2, alerts.Count(s => s == $"Canary CPR send-failed: {dead.Address}"));
+        Assert.Single(alerts, s => s == $"Canary CPR late: {api.Address}");
         Assert.Single(alerts, s => s == $"Canary CPR lost: {api.Address}");
         Assert.Equal(0, await db.Reports.CountAsync(r => !r.IsCanary));
         Assert.Equal(2, await db.Reports.CountAsync(r => r.IsCanary && r.State == ReportState.Closed));

@@ -49,14 +49,32 @@ public sealed class IntakeHealth(Database database, TimeProvider time, IntakeHea
 
     public IntakeHealthSettings Settings => settings;
 
+    /// <summary>Other sources of expected silences, read at every check (Channels: the registry's maximum silence per
+    /// published channel). Registered at start-up. Their values win over <c>CprDesk:Intake:ExpectedSilence</c>, which
+    /// stays the fallback for the intake channels they do not cover.</summary>
+    public List<Func<CancellationToken, Task<IReadOnlyDictionary<string, TimeSpan>>>> ExpectedSilenceSources { get; } = [];
+
+    /// <summary>Each intake channel's longest normal silence: the sources' values, else the configuration's.</summary>
+    public async Task<IReadOnlyDictionary<string, TimeSpan>> ExpectedSilenceAsync(CancellationToken ct = default)
+    {
+        var merged = new Dictionary<string, TimeSpan>(settings.ExpectedSilence, StringComparer.Ordinal);
+        foreach (var source in ExpectedSilenceSources)
+            foreach (var (channel, limit) in await source(ct))
+                merged[channel] = limit;
+        return merged;
+    }
+
     /// <summary>When a message last arrived on each channel, null if none ever did. accepted_at is when we stored it
     /// (received_at may be a relay's or an IMAP server's earlier time).</summary>
-    public async Task<Dictionary<string, DateTime?>> LastMessagesAsync(CancellationToken ct = default)
+    public async Task<Dictionary<string, DateTime?>> LastMessagesAsync(CancellationToken ct = default) =>
+        await LastMessagesAsync(await ExpectedSilenceAsync(ct), ct);
+
+    private async Task<Dictionary<string, DateTime?>> LastMessagesAsync(IReadOnlyDictionary<string, TimeSpan> expected, CancellationToken ct)
     {
         await using var db = database.Open();
         var seen = await db.Messages.Select(m => m.Channel).Distinct().ToListAsync(ct);
         var result = new Dictionary<string, DateTime?>(StringComparer.Ordinal);
-        foreach (var channel in BuiltInChannels.Concat(settings.ExpectedSilence.Keys).Concat(seen).Distinct().Order(StringComparer.Ordinal))
+        foreach (var channel in BuiltInChannels.Concat(expected.Keys).Concat(seen).Distinct().Order(StringComparer.Ordinal))
         {
             result[channel] = await LastMessageAtAsync(db, channel, ct);
         }
@@ -68,14 +86,15 @@ public sealed class IntakeHealth(Database database, TimeProvider time, IntakeHea
     public async Task<IReadOnlyList<ChannelHealth>> ChannelsAsync(CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        var last = await LastMessagesAsync(ct);
+        var expectedSilence = await ExpectedSilenceAsync(ct);
+        var last = await LastMessagesAsync(expectedSilence, ct);
         DateTime? began;
         await using (var db = database.Open())
             began = await db.AuditEvents.OrderBy(e => e.Seq).Select(e => (DateTime?)e.At).FirstOrDefaultAsync(ct);
         return last.Select(kv =>
         {
             double? age = kv.Value is { } at ? Math.Round((now - at).TotalSeconds) : null;
-            var expected = settings.ExpectedSilence.TryGetValue(kv.Key, out var e) ? e : (TimeSpan?)null;
+            var expected = expectedSilence.TryGetValue(kv.Key, out var e) ? e : (TimeSpan?)null;
             var silentSince = kv.Value ?? began ?? now;
             return new ChannelHealth(kv.Key, kv.Value, age, expected?.TotalSeconds, expected is { } limit && now - silentSince > limit) { SilentSince = silentSince };
         }).ToList();

@@ -41,7 +41,7 @@ public sealed class IntakeHealthService(Database database, TimeProvider time, In
             if (status.State != before && before != ScorerStatus.Unknown)
                 log.Log(status.State == ScorerStatus.Up ? LogLevel.Information : LogLevel.Warning, "Spam scorer {Scorer} is {State}: {Error}", status.Scorer, status.State, status.LastError);
         }
-        var expected = health.Settings.ExpectedSilence;
+        var expected = await health.ExpectedSilenceAsync(ct);
         if (expected.Count == 0) return [];
         var channels = await health.ChannelsAsync(ct);
         var raised = new List<string>();
