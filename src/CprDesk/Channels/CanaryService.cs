@@ -16,7 +16,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CprDesk.Channels;
 
 public sealed partial class CanaryService(Database database, TimeProvider time, CanarySettings settings, CanaryToken tokens,
-    ICanaryMailbox? mailbox, Outbox outbox, DriftWatch drift, ILogger<CanaryService> log) : BackgroundService
+    ICanaryMailbox? mailbox, Outbox outbox, DriftWatch drift, Escalation.EscalationEngine escalation, ILogger<CanaryService> log) : BackgroundService
 {
     private readonly SemaphoreSlim _running = new(1, 1);
 
@@ -318,15 +318,22 @@ public sealed partial class CanaryService(Database database, TimeProvider time, 
                 ? "never became a report: the channel lost it (an expired alias, a group refusing outside mail, a forwarding typo, a broken form?)"
                 : $"became report {run.Ticket} but its acknowledgement never came back to the sender mailbox",
         };
-        await AdminNotice.SendAsync(s, outbox, $"Canary CPR {outcome}: {run.Address}",
+        // Paged through the escalation engine's routing (the on-call people now and the admins, on every contact method
+        // they have, and the team channels), not only mailed to admins: a broken published channel is an outage.
+        var subject = $"Canary CPR {outcome}: {run.Address}";
+        var told = await escalation.PageAsync(s, PageAudience, subject,
             $"""
             The canary Certificate Problem Report sent to {run.Address} at {run.SentAt:yyyy-MM-dd HH:mm} UTC (run {run.Id}) {what}.
 
             A real reporter using this published channel may be failing the same way. Check the channel now; see
             /staff/channels for its history.
-            """, $"canary.{outcome}-notified");
+            """);
+        await s.AuditAsync("system", $"canary.{outcome}-notified", null, new { subject, told, audience = PageAudience });
         log.LogWarning("Canary run {RunId} to {Address}: {Outcome}", run.Id, run.Address, outcome);
     }
+
+    /// <summary>Who is paged for a late or lost canary.</summary>
+    public static readonly IReadOnlyList<string> PageAudience = ["primary", "secondary", "admins", "team"];
 
     private static string Cap(string s, int max) => s.Length <= max ? s : s[..max];
 

@@ -34,7 +34,7 @@ public static class ChannelsSetup
         s.AddSingleton<CanaryIntake>();
         s.AddSingleton(sp => new CanaryService(sp.GetRequiredService<Storage.Database>(), sp.GetRequiredService<TimeProvider>(), canary,
             sp.GetRequiredService<CanaryToken>(), sp.GetService<ICanaryMailbox>(), sp.GetRequiredService<Notifications.Outbox>(),
-            sp.GetRequiredService<DriftWatch>(), sp.GetRequiredService<ILogger<CanaryService>>()));
+            sp.GetRequiredService<DriftWatch>(), sp.GetRequiredService<Escalation.EscalationEngine>(), sp.GetRequiredService<ILogger<CanaryService>>()));
         s.AddHostedService(sp => sp.GetRequiredService<CanaryService>());
     }
 

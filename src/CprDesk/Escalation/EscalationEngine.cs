@@ -256,6 +256,31 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             });
     }
 
+    /// <summary>An alarm about the system itself (a canary lost, a channel failing) routed as an escalation step is: to
+    /// every contact method of each person in <paramref name="audience"/> (on-call primary/secondary from the schedules
+    /// and absences now, admins, everyone) and, for "team", every team channel. Runs in the caller's transaction; returns
+    /// who was notified. With nobody reachable it returns empty and the caller decides (nothing is dropped silently:
+    /// the caller audits the outcome).</summary>
+    public async Task<IReadOnlyList<string>> PageAsync(WriteScope s, IReadOnlyList<string> audience, string subject, string body)
+    {
+        var state = await onCall.LoadAsync();
+        var people = await ResolveAsync(s.Db, state, audience, s.Now);
+        var destinations = await ContactStore.DestinationsAsync(s.Db, people);
+        var hook = new { text = subject, detail = body, audience };
+        foreach (var d in destinations)
+        {
+            var userId = people.First(p => p.Username == d.User).Id;
+            if (d.Kind == ContactMethodRow.Email)
+                await outbox.QueueAsync(s, Outbox.Notification, null, null, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", null, d.MethodId, userId);
+            else
+                await outbox.QueueWebhookAsync(s, null, null, d.Target, subject, hook, "system", null, d.MethodId, userId);
+        }
+        if (audience.Contains("team"))
+            foreach (var url in await ContactStore.TeamChannelsAsync(s.Db))
+                await outbox.QueueWebhookAsync(s, null, null, url, subject, hook, "system", null);
+        return destinations.Select(d => d.User!).Distinct().ToList();
+    }
+
     /// <summary>Tells the admins that steps fired late: paging that should have happened did not happen on time.</summary>
     private Task WarnOverdueAsync(List<(long Id, TimeSpan By)> late) => database.WriteAsync(time, async s =>
     {

@@ -147,6 +147,35 @@ public sealed class CanaryOutcomeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_late_canary_pages_the_on_call_person_on_their_own_contact_method_through_the_escalation_routing()
+    {
+        // The on-call primary is a staff member (not an admin) whose only contact method is an email address of its own.
+        var admin = await _host.UserAsync(StaffRole.Admin);
+        using var adminClient = _host.Client(admin.Token);
+        var put = await adminClient.PutAsJsonAsync("/api/v1/schedules/canary-tls", new
+        {
+            layers = new[] { new { name = "all", priority = 0, participants = new[] { _staff.Username }, shift = new { days = 1 }, handOff = "00:00", timeZone = "UTC", start = "2026-01-01" } },
+        });
+        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        var method = await adminClient.PostAsJsonAsync($"/api/v1/users/{_staff.Username}/contact-methods", new { kind = "email", target = "pager-of-staff@ca.example" });
+        Assert.True(method.IsSuccessStatusCode, await method.Content.ReadAsStringAsync());
+
+        var channel = await ApiChannelAsync("/api/v1/reports");
+        var canaries = _host.Service<CanaryService>();
+        var run = await canaries.SendAsync(channel.Id);
+        _time.Advance(TimeSpan.FromMinutes(31));
+        await canaries.RunOnceAsync();
+        Assert.Equal(CanaryOutcome.Late, (await RunAsync(run.Id)).Outcome);
+
+        await using var db = _host.Service<Database>().Open();
+        var paged = await db.Outbox.Where(o => o.Recipient == "pager-of-staff@ca.example").Select(o => o.Subject).ToListAsync();
+        Assert.Equal([$"Canary CPR late: {channel.Address}"], paged);
+        Assert.Contains($"Canary CPR late: {channel.Address}", await AdminSubjectsAsync()); // the admins too
+        var notified = await db.AuditEvents.Where(e => e.Type == "canary.late-notified").Select(e => e.Detail).SingleAsync();
+        Assert.Contains(JsonDocument.Parse(notified).RootElement.GetProperty("told").EnumerateArray(), t => t.GetString() == _staff.Username);
+    }
+
+    [Fact]
     public async Task A_run_never_acknowledged_is_late_then_lost_and_each_change_is_audited_and_told_once()
     {
         var channel = await ApiChannelAsync("/api/v1/reports");
