@@ -148,6 +148,13 @@ public sealed class OutboxService : BackgroundService
                 o.SentAt = s.Now;
                 o.NextAttemptAt = null;
                 await s.AuditAsync("system", "mail.sent", ticket, new { outboxId = o.Id, o.Kind, o.Channel, to = o.Recipient, reply = o.LastReply, via = o.Channel == "webhook" ? "webhook" : transport.Name });
+                // In the same transaction: nobody ever sees a message "sent" while its report has not moved (a clock met,
+                // New → Acknowledged).
+                if (ticket is not null && row.Kind != Outbox.Notification)
+                {
+                    await s.Db.SaveChangesAsync(ct);
+                    await desk.OutboxSettledInScopeAsync(s, ticket, o.Id);
+                }
             }
             else if (result.Permanent || o.Attempts > Backoff.Length)
             {
@@ -164,8 +171,7 @@ public sealed class OutboxService : BackgroundService
             if (!result.Accepted) await NotificationLimits.FallBackIfDueAsync(s, outbox, o, ticket, notifications);
             return true;
         }, ct);
-        // Only an accepted message changes the report (a clock met, a state moved); failures are in the audit log.
-        if (ticket is not null && result.Accepted && row.Kind != Outbox.Notification) await desk.OutboxSettledAsync(ticket, row.Id);
+        // Only an accepted message changes the report (a clock met, a state moved, above); failures are in the audit log.
         Attempted?.Invoke(row.Id, result.Accepted ? "sent" : "not-sent");
         if (!result.Accepted) log.LogWarning("Outbox message {Id} to {To} not delivered: {Reply}", row.Id, row.Recipient, result.Reply);
     }

@@ -175,7 +175,20 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
 
     /// <summary>Called after the outbox delivered (or gave up on) a message of this report: a preliminary report
     /// accepted by the relay meets its clock now; an acknowledgement moves a new report to Acknowledged.</summary>
-    public Task OutboxSettledAsync(string ticket, long outboxId) => ActAsync(ticket, "system", async (s, r) =>
+    public Task OutboxSettledAsync(string ticket, long outboxId) => ActAsync(ticket, "system", (s, r) => OutboxSettledAsync(s, r, outboxId));
+
+    /// <summary><see cref="OutboxSettledAsync(string, long)"/> in the outbox's own transaction (the one marking the message
+    /// sent). A report that no longer exists is left alone rather than undoing the delivery record.</summary>
+    public async Task OutboxSettledInScopeAsync(WriteScope s, string ticket, long outboxId)
+    {
+        if (await LoadAsync(s.Db, ticket) is not { } r) return;
+        await OutboxSettledAsync(s, r, outboxId);
+        r.UpdatedAt = s.Now;
+        await s.Db.SaveChangesAsync();
+        await SyncDeadlinesAsync(s, r, "system");
+    }
+
+    private async Task OutboxSettledAsync(WriteScope s, Report r, long outboxId)
     {
         var o = await s.Db.Outbox.FirstAsync(x => x.Id == outboxId);
         if (o.Status != "sent") return;
@@ -185,7 +198,7 @@ public sealed class ReportDesk(Database database, TimeProvider time, ClockRules 
             await ChangeStateAsync(s, r, ReportState.PreliminaryReported, "system");
         if (o.Kind == Notifications.Outbox.Acknowledgement && r.State == ReportState.New)
             await ChangeStateAsync(s, r, ReportState.Acknowledged, "system");
-    });
+    }
 
     public Task RecordRevocationAsync(string ticket, string actor, DateTime? publishedAt, string? note) => ActAsync(ticket, actor, async (s, r) =>
     {
