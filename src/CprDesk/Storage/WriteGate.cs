@@ -8,8 +8,8 @@ namespace CprDesk.Storage;
 /// <para>Intake first, like an MTA's queue: while intake commits keep arriving (one finished less than
 /// <see cref="IntakeQuiet"/> ago, or one is waiting or running), a background writer (report processing, escalation,
 /// evidence, outbox — not an HTTP request a person waits on) holds back before queueing — but
-/// never longer than <see cref="MaxDeferral"/> per write, so a sustained flood slows report processing and staff
-/// writes down without stopping them. What is deferred is work on messages already committed (their clocks run from
+/// never longer than <see cref="MaxDeferral"/> per write, so a sustained flood slows background work down without
+/// stopping it. What is deferred is work on messages already committed (their clocks run from
 /// receipt), so a burst is taken in at the rate the disk commits and turned into reports as the writer frees up.</para></summary>
 internal sealed class WriteGate
 {
