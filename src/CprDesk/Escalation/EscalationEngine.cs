@@ -144,20 +144,21 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
         {
             var count = 0;
             var late = new List<(long Id, TimeSpan By)>();
+            var routes = new Dictionary<string, Route>(StringComparer.Ordinal); // same transaction, same instant: same answer
             while (count < StepsPerTransaction)
             {
                 var next = await s.Db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
                     .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).FirstOrDefaultAsync(ct);
                 if (next is not { Item1: > 0 } due) break;
                 if (now - due.Item2 > OverdueAfter) late.Add((due.Item1, now - due.Item2));
-                await SettleAsync(s, due.Item1, now, state);
+                await SettleAsync(s, due.Item1, now, state, routes);
                 await s.Db.SaveChangesAsync(ct); // the next query sees this step settled and any step it made due
                 count++;
             }
             return (count, late);
         }, ct);
 
-    private async Task SettleAsync(WriteScope s, long stepId, DateTime now, OnCallState state)
+    private async Task SettleAsync(WriteScope s, long stepId, DateTime now, OnCallState state, Dictionary<string, Route> routes)
     {
         var step = await s.Db.EscalationSteps.FirstAsync(x => x.Id == stepId);
         if (step.Status != "pending") return;
@@ -188,12 +189,10 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             if (incidents is not null) await incidents.OnDeadlineMissedAsync(s, report, clock);
         }
 
-        var people = await ResolveAsync(s.Db, state, audience, now);
-        var destinations = await ContactStore.DestinationsAsync(s.Db, people);
-        var reachable = people.Where(p => destinations.Any(d => d.User == p.Username)).ToList();
-        var unreachable = people.Except(reachable).Select(p => p.Username).ToList();
-        var teamHooks = audience.Contains("team") ? await ContactStore.TeamChannelsAsync(s.Db) : [];
-        if (reachable.Count == 0 && teamHooks.Count == 0)
+        var key = string.Join(',', audience);
+        if (!routes.TryGetValue(key, out var route)) routes[key] = route = await RouteAsync(s.Db, state, audience, now);
+        var (reachable, unreachable) = (route.Reachable, route.Unreachable);
+        if (reachable.Count == 0 && route.TeamHooks.Count == 0)
         {
             // Nobody to tell: do not wait out the next step's delay.
             step.Status = "fell-through";
@@ -230,21 +229,12 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             text = subject, ticket = report.Ticket, clock = clock?.Name, recipient = clock?.Recipient, dueAt = clock?.DueAt,
             step = $"{step.Kind} step {step.StepIndex}", audience, state = report.State.ToString(),
         };
-        foreach (var d in destinations)
-        {
-            var userId = people.First(p => p.Username == d.User).Id;
-            if (d.Kind == ContactMethodRow.Email)
-                await outbox.QueueAsync(s, Outbox.Notification, report.Id, report.Ticket, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", step.Id, d.MethodId, userId);
-            else
-                await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, d.Target, subject, hook, "system", step.Id, d.MethodId, userId);
-        }
-        foreach (var url in teamHooks)
-            await outbox.QueueWebhookAsync(s, report.Id, report.Ticket, url, subject, hook, "system", step.Id);
+        await QueueAsync(s, route, report.Id, report.Ticket, step.Id, subject, body, hook);
         step.Status = "fired";
         step.FiredAt = now;
         await s.AuditAsync("system", "escalation.fired", report.Ticket, new
         {
-            what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), teamChannels = teamHooks.Count, unreachable,
+            what.kind, what.step, what.audience, what.clock, what.recipient, what.dueAt, notified = reachable.Select(p => p.Username), teamChannels = route.TeamHooks.Count, unreachable,
         });
 
         // A repeating step comes back until the clock is met or due.
@@ -263,22 +253,40 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
     /// the caller audits the outcome).</summary>
     public async Task<IReadOnlyList<string>> PageAsync(WriteScope s, IReadOnlyList<string> audience, string subject, string body)
     {
-        var state = await onCall.LoadAsync();
-        var people = await ResolveAsync(s.Db, state, audience, s.Now);
-        var destinations = await ContactStore.DestinationsAsync(s.Db, people);
-        var hook = new { text = subject, detail = body, audience };
-        foreach (var d in destinations)
+        var route = await RouteAsync(s.Db, await onCall.LoadAsync(), audience, s.Now);
+        await QueueAsync(s, route, null, null, null, subject, body, new { text = subject, detail = body, audience });
+        return route.Destinations.Select(d => d.User!).Distinct().ToList();
+    }
+
+    /// <summary>Who an audience reaches at an instant: the people, their contact methods, and the team channels (for
+    /// "team"). Fixed within one write transaction, so a batch of steps resolves each audience once.</summary>
+    internal sealed record Route(IReadOnlyList<StaffUser> People, IReadOnlyList<Destination> Destinations, IReadOnlyList<string> TeamHooks)
+    {
+        public List<StaffUser> Reachable { get; } = People.Where(p => Destinations.Any(d => d.User == p.Username)).ToList();
+        public List<string> Unreachable => People.Except(Reachable).Select(p => p.Username).ToList();
+    }
+
+    private static async Task<Route> RouteAsync(CprDeskDb db, OnCallState state, IReadOnlyList<string> audience, DateTime now)
+    {
+        var people = await ResolveAsync(db, state, audience, now);
+        var destinations = await ContactStore.DestinationsAsync(db, people);
+        var teamHooks = audience.Contains("team") ? await ContactStore.TeamChannelsAsync(db) : [];
+        return new Route(people, destinations, teamHooks);
+    }
+
+    /// <summary>One message per destination (email or webhook, by the contact method's kind) and one per team channel.</summary>
+    private async Task QueueAsync(WriteScope s, Route route, long? reportId, string? ticket, long? stepId, string subject, string body, object hook)
+    {
+        foreach (var d in route.Destinations)
         {
-            var userId = people.First(p => p.Username == d.User).Id;
+            var userId = route.People.First(p => p.Username == d.User).Id;
             if (d.Kind == ContactMethodRow.Email)
-                await outbox.QueueAsync(s, Outbox.Notification, null, null, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", null, d.MethodId, userId);
+                await outbox.QueueAsync(s, Outbox.Notification, reportId, ticket, d.Target, d.DisplayName, subject, body, null, [], autoSubmitted: true, "system", stepId, d.MethodId, userId);
             else
-                await outbox.QueueWebhookAsync(s, null, null, d.Target, subject, hook, "system", null, d.MethodId, userId);
+                await outbox.QueueWebhookAsync(s, reportId, ticket, d.Target, subject, hook, "system", stepId, d.MethodId, userId);
         }
-        if (audience.Contains("team"))
-            foreach (var url in await ContactStore.TeamChannelsAsync(s.Db))
-                await outbox.QueueWebhookAsync(s, null, null, url, subject, hook, "system", null);
-        return destinations.Select(d => d.User!).Distinct().ToList();
+        foreach (var url in route.TeamHooks)
+            await outbox.QueueWebhookAsync(s, reportId, ticket, url, subject, hook, "system", stepId);
     }
 
     /// <summary>Tells the admins that steps fired late: paging that should have happened did not happen on time.</summary>

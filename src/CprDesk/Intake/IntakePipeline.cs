@@ -57,6 +57,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     private readonly Channel<(RawSubmission Raw, TaskCompletionSource<long> Done)> _toStore =
         Channel.CreateUnbounded<(RawSubmission, TaskCompletionSource<long>)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<long> _toProcess = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>Messages the worker has queued or is on (see <see cref="ProcessPendingAsync"/>).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _queued = new();
     private readonly Lock _startLock = new();
     private Task? _storeLoop, _processLoop;
 
@@ -75,7 +77,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     public void EnqueueProcessing(long messageId)
     {
         EnsureLoops();
-        _toProcess.Writer.TryWrite(messageId);
+        if (_queued.TryAdd(messageId, 0) && !_toProcess.Writer.TryWrite(messageId)) _queued.TryRemove(messageId, out _);
     }
 
     private void EnsureLoops()
@@ -139,6 +141,10 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             while (ids.Count < MaxProcessBatch && reader.TryRead(out var id)) ids.Add(id);
             try { await ProcessEmailBatchAsync(ids); }
             catch (Exception ex) { log.LogError(ex, "Stored messages {MessageIds} could not be processed yet; they will be retried", ids); }
+            finally
+            {
+                foreach (var id in ids) _queued.TryRemove(id, out _);
+            }
         }
     }
 
@@ -493,7 +499,9 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
 
     /// <summary>Processes messages stored but never processed (a crash between commit and report creation, or a
     /// fault while processing). <paramref name="acceptedBefore"/> leaves alone what the worker is still on.</summary>
-    public async Task<int> ProcessPendingAsync(CancellationToken ct, DateTime? acceptedBefore = null)
+    /// <param name="leaveQueued">Skip messages the worker has queued or is on (the periodic retry: during a backlog
+    /// longer than its interval it would otherwise process them one by one alongside the worker).</param>
+    public async Task<int> ProcessPendingAsync(CancellationToken ct, DateTime? acceptedBefore = null, bool leaveQueued = false)
     {
         List<long> pending;
         await using (var db = database.Open())
@@ -502,6 +510,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
             if (acceptedBefore is { } before) q = q.Where(m => m.AcceptedAt < before);
             pending = await q.OrderBy(m => m.Id).Select(m => m.Id).ToListAsync(ct);
         }
+        if (leaveQueued) pending.RemoveAll(_queued.ContainsKey); // the worker will get to these
         var done = 0;
         foreach (var id in pending)
         {

@@ -14,8 +14,9 @@ public sealed class PendingIntakeService(IntakePipeline intake, TimeProvider tim
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                // Only what has waited a while: the processing worker is still on anything newer.
-                var done = await intake.ProcessPendingAsync(stoppingToken, time.GetUtcNow().UtcDateTime - Interval);
+                // Only what has waited a while and the worker does not hold: it is still on anything newer, and on
+                // everything it has queued however old (a backlog longer than a minute).
+                var done = await intake.ProcessPendingAsync(stoppingToken, time.GetUtcNow().UtcDateTime - Interval, leaveQueued: true);
                 if (done > 0) log.LogWarning("Processed {Count} stored message(s) that had not become reports", done);
             }
         }

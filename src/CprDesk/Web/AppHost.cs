@@ -84,6 +84,11 @@ public static class AppHost
         builder.AddSpamReviewAndIntakeHealth();
         s.AddSingleton<IntakePipeline>();
         s.AddHostedService<PendingIntakeService>();
+        var memory = builder.Configuration.GetSection("CprDesk:Memory").Get<MemorySettings>() ?? new MemorySettings();
+        memory.Validate();
+        s.AddSingleton(memory);
+        s.AddSingleton<HeapTrimService>();
+        s.AddHostedService(sp => sp.GetRequiredService<HeapTrimService>());
         s.AddAccess(options.SecureCookies);
         // Cookie and anti-forgery keys live with the data, so sessions survive a restart and nothing is kept in $HOME.
         s.AddDataProtection().SetApplicationName("cprdesk")
