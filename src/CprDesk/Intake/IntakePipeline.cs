@@ -23,6 +23,9 @@ public sealed record RawSubmission(string Channel, byte[] Body, string? ContentT
     public DateTime? ReceivedAt { get; init; }
     /// <summary>Flags the channel knows at receipt (IMAP: <c>found-in-junk</c>); kept when the message is processed.</summary>
     public IReadOnlyList<string> Flags { get; init; } = [];
+    /// <summary>The SHA-256 of <see cref="Body"/> (lower-case hex) when the channel already hashed it while receiving;
+    /// computed at the commit otherwise.</summary>
+    public string? Sha256 { get; init; }
 }
 
 /// <summary>The report a message created or joined. <see cref="StatusToken"/> is set only for a new report.</summary>
@@ -150,7 +153,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
 
     private static async Task<long> StoreOneAsync(DirectWriteScope s, RawSubmission raw)
     {
-        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw.Body));
+        var sha = raw.Sha256 ?? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw.Body));
         // Content-addressed and immutable: the same bytes stored twice are one blob.
         var blob = s.Command("INSERT INTO blobs (sha256, size, content) VALUES ($sha, $size, $content) ON CONFLICT (sha256) DO NOTHING");
         blob.Parameters["$sha"].Value = sha;

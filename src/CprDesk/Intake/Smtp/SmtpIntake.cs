@@ -23,15 +23,13 @@ public sealed class SmtpIntakeStore(IntakePipeline intake, MailSettings mail, IL
         long id;
         try
         {
-            byte[] bytes;
+            // One copy, of exactly the received length (the listener's size limit keeps it far below 2 GiB).
+            var bytes = new byte[message.Length];
             await using (var stream = message.OpenRead())
-            using (var ms = new MemoryStream((int)Math.Min(message.Length, int.MaxValue)))
-            {
-                await stream.CopyToAsync(ms, ct);
-                bytes = ms.ToArray();
-            }
+                await stream.ReadExactlyAsync(bytes, ct);
             id = await intake.StoreRawAsync(new RawSubmission(IntakePipeline.EmailChannel, bytes, "message/rfc822", message.Session.Remote.ToString())
             {
+                Sha256 = message.Sha256, // hashed by the listener over these very bytes as they arrived
                 EnvelopeFrom = message.MailFrom, EnvelopeTo = message.Recipients, Helo = message.Session.HeloName,
                 Tls = message.Session.Secure, ReceivedAt = message.ReceivedAt.UtcDateTime,
             });
