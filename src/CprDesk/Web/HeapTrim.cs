@@ -2,10 +2,7 @@
 // backlog of reports allocates fast, and the background (non-compacting) collections let the heap keep hundreds of MiB
 // of garbage committed. When the committed heap passes a soft ceiling, one full compacting collection that also returns
 // memory to the operating system brings it back down — at most once per interval, so it costs a few milliseconds now
-// and then, never a steady tax. On glibc the C heap (SQLite, the JIT, OpenSSL) is trimmed with it: freed memory in its
-// arenas is otherwise kept by the process.
-using System.Runtime.InteropServices;
-
+// and then, never a steady tax.
 namespace CprDesk.Web;
 
 /// <summary><c>CprDesk:Memory:*</c>.</summary>
@@ -30,14 +27,9 @@ public sealed class MemorySettings
 
 public sealed class HeapTrimService(MemorySettings settings, TimeProvider time, ILogger<HeapTrimService> log) : BackgroundService
 {
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int MallocTrim(nuint pad);
-
-    private static bool _nativeTrim = OperatingSystem.IsLinux();
-
     private DateTimeOffset _lastTrim = DateTimeOffset.MinValue;
 
-    /// <summary>Trims done since start (for /metrics and tests).</summary>
+    /// <summary>Trims done since start.</summary>
     public int Trims { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -64,11 +56,6 @@ public sealed class HeapTrimService(MemorySettings settings, TimeProvider time, 
         // Aggressive = blocking, compacting, and decommitting what is free (not just marking it reusable).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         Trims++;
-        if (_nativeTrim)
-        {
-            try { MallocTrim(0); }
-            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException) { _nativeTrim = false; } // not glibc (musl)
-        }
         log.LogDebug("Heap trim: committed {Before} MiB before, {After} MiB after", committed >> 20, GC.GetGCMemoryInfo().TotalCommittedBytes >> 20);
         return true;
     }

@@ -39,6 +39,8 @@ public sealed partial class TestHost : IAsyncDisposable
             ["CprDesk:Mail:Listener:Addresses"] = "cpr@ca.example",
             ["CprDesk:Mail:From"] = "cpr-desk@ca.example",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Hosts share the test process: a trim would collect the whole runner's heap every second (HeapTrimTests test it).
+            ["CprDesk:Memory:HeapTrimMiB"] = "0",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) config[k] = v;
         if (maxAttachmentBytes is { } max) config["CprDesk:MaxAttachmentBytes"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture);
