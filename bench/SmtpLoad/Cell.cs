@@ -177,12 +177,30 @@ sealed class Cell
     {
         var data = factory.BuildWire(n);
 
-        var reply = await c.CommandAsync($"MAIL FROM:<{options.From}>");
-        if (reply.Code != 250) return await RejectedAsync(c, "MAIL", reply);
-        reply = await c.CommandAsync($"RCPT TO:<{options.To}>");
-        if (reply.Code is not (250 or 251)) return await RejectedAsync(c, "RCPT", reply);
-        reply = await c.CommandAsync("DATA");
-        if (reply.Code != 354) return await RejectedAsync(c, "DATA", reply);
+        SmtpReply reply;
+        if (options.Pipelining && c.Pipelining)
+        {
+            // RFC 2920: MAIL, RCPT and DATA in one write (DATA ends the group), then their three replies.
+            var r = await c.PipelineAsync($"MAIL FROM:<{options.From}>", $"RCPT TO:<{options.To}>", "DATA");
+            if (r[2].Code == 354 && (r[0].Code != 250 || r[1].Code is not (250 or 251)))
+            {
+                // A server that let DATA through after a refused MAIL or RCPT gets an empty message, which it must refuse.
+                await c.WriteAsync(".\r\n"u8.ToArray(), "empty data");
+                await c.ReadReplyAsync("empty data");
+            }
+            if (r[0].Code != 250) return await RejectedAsync(c, "MAIL", r[0]);
+            if (r[1].Code is not (250 or 251)) return await RejectedAsync(c, "RCPT", r[1]);
+            if (r[2].Code != 354) return await RejectedAsync(c, "DATA", r[2]);
+        }
+        else
+        {
+            reply = await c.CommandAsync($"MAIL FROM:<{options.From}>");
+            if (reply.Code != 250) return await RejectedAsync(c, "MAIL", reply);
+            reply = await c.CommandAsync($"RCPT TO:<{options.To}>");
+            if (reply.Code is not (250 or 251)) return await RejectedAsync(c, "RCPT", reply);
+            reply = await c.CommandAsync("DATA");
+            if (reply.Code != 354) return await RejectedAsync(c, "DATA", reply);
+        }
 
         await c.WriteAsync(data[..^2], "message"); // the body's final CRLF goes with the terminator
         var t0 = Stopwatch.GetTimestamp();

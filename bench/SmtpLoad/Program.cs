@@ -54,7 +54,7 @@ foreach (var concurrency in options.Concurrency)
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"SmtpLoad `{options.Label}` against {options.ServerText}, {options.Messages} messages per cell{(options.Warmup > 0 ? $" after {options.Warmup} warm-up messages" : "")}{(options.Attachment ? ", base64 attachment padding" : "")}; {Environment.ProcessorCount} CPUs, {RuntimeInformation.FrameworkDescription}, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC"));
+    $"SmtpLoad `{options.Label}` against {options.ServerText}, {options.Messages} messages per cell{(options.Warmup > 0 ? $" after {options.Warmup} warm-up messages" : "")}{(options.Attachment ? ", base64 attachment padding" : "")}{(options.Pipelining ? ", MAIL/RCPT/DATA pipelined when the server offers it" : ", no pipelining")}; {Environment.ProcessorCount} CPUs, {RuntimeInformation.FrameworkDescription}, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC"));
 Console.WriteLine();
 Report.WriteMarkdown(Console.Out, results);
 if (options.CsvPath is not null) Report.WriteCsv(options.CsvPath, results);

@@ -25,6 +25,10 @@ sealed class SmtpConnection : IAsyncDisposable
     readonly byte[] buffer = new byte[8192];
     int start;
     int end;
+    List<string>? collect; // the lines of the reply being read, when asked for (EHLO)
+
+    /// <summary>The server listed PIPELINING (RFC 2920) in its EHLO reply.</summary>
+    public bool Pipelining { get; private set; }
 
     SmtpConnection(Socket socket, TimeSpan timeout, CancellationToken abort)
     {
@@ -55,8 +59,11 @@ sealed class SmtpConnection : IAsyncDisposable
             {
                 var greeting = await connection.ReadReplyAsync("greeting");
                 if (greeting.Code != 220) throw new SmtpSessionException($"greeting: {greeting.Text}");
+                connection.collect = [];
                 var ehlo = await connection.CommandAsync("EHLO " + helo);
                 if (ehlo.Code != 250) throw new SmtpSessionException($"EHLO: {ehlo.Text}");
+                connection.Pipelining = connection.collect.Any(l => l.Length > 4 && l[4..].Trim().Equals("PIPELINING", StringComparison.OrdinalIgnoreCase));
+                connection.collect = null;
                 return connection;
             }
             catch
@@ -76,6 +83,15 @@ sealed class SmtpConnection : IAsyncDisposable
     {
         await WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"), command);
         return await ReadReplyAsync(command);
+    }
+
+    /// <summary>RFC 2920: writes the commands in one go, then reads one reply per command, in order.</summary>
+    public async Task<SmtpReply[]> PipelineAsync(params string[] commands)
+    {
+        await WriteAsync(Encoding.ASCII.GetBytes(string.Concat(commands.Select(c => c + "\r\n"))), commands[0]);
+        var replies = new SmtpReply[commands.Length];
+        for (var i = 0; i < commands.Length; i++) replies[i] = await ReadReplyAsync(commands[i]);
+        return replies;
     }
 
     public async Task WriteAsync(ReadOnlyMemory<byte> data, string what)
@@ -106,6 +122,7 @@ sealed class SmtpConnection : IAsyncDisposable
             for (var lines = 0; lines < MaxReplyLines; lines++)
             {
                 var line = await ReadLineAsync(cts.Token);
+                collect?.Add(line);
                 if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), out var code) || code is < 200 or > 599 ||
                     (line.Length > 3 && line[3] is not (' ' or '-')))
                 {
