@@ -145,16 +145,18 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
             var count = 0;
             var late = new List<(long Id, TimeSpan By)>();
             var routes = new Dictionary<string, Route>(StringComparer.Ordinal); // same transaction, same instant: same answer
-            while (count < StepsPerTransaction)
+            // The earliest due steps, settled in order and saved together. A step one of them makes due (a fall-through)
+            // waits for the next transaction: RunOnceAsync loops until nothing is due.
+            var due = await s.Db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
+                .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).Take(StepsPerTransaction).ToListAsync(ct);
+            foreach (var (id, dueAt) in due)
             {
-                var next = await s.Db.EscalationSteps.Where(x => x.Status == "pending" && x.DueAt <= now).OrderBy(x => x.DueAt).ThenBy(x => x.Id)
-                    .Select(x => new ValueTuple<long, DateTime>(x.Id, x.DueAt)).FirstOrDefaultAsync(ct);
-                if (next is not { Item1: > 0 } due) break;
-                if (now - due.Item2 > OverdueAfter) late.Add((due.Item1, now - due.Item2));
-                await SettleAsync(s, due.Item1, now, state, routes);
-                await s.Db.SaveChangesAsync(ct); // the next query sees this step settled and any step it made due
+                if (now - dueAt > OverdueAfter) late.Add((id, now - dueAt));
+                await SettleAsync(s, id, now, state, routes);
                 count++;
             }
+            await s.Db.SaveChangesAsync(ct);
+            s.Db.ChangeTracker.Clear(); // what is saved need not be compared again at the commit
             return (count, late);
         }, ct);
 
@@ -187,6 +189,8 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
         {
             await s.AuditAsync("system", "deadline.missed", report.Ticket, new { clock = clock!.Name, clock.Recipient, clock.DueAt, clock.Section });
             if (incidents is not null) await incidents.OnDeadlineMissedAsync(s, report, clock);
+            // Another step in this batch may miss a clock of the same report: it must find this incident, not open a second.
+            await s.Db.SaveChangesAsync();
         }
 
         var key = string.Join(',', audience);

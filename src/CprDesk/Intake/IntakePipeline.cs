@@ -420,6 +420,9 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
                         {
                             list.Add(await ApplyEmailAsync(s, w));
                             await s.Db.SaveChangesAsync(); // the next message threads and de-duplicates against this one
+                            // Saved entities need not be tracked: every later save would compare them all again
+                            // (EF Core's change detection was most of a batch's CPU).
+                            s.Db.ChangeTracker.Clear();
                         }
                         return list;
                     });
