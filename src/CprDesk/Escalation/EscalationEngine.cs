@@ -94,47 +94,79 @@ public sealed class EscalationEngine(Database database, TimeProvider time, Escal
 
     private long _plannedReportsUpTo, _plannedDeadlinesUpTo;
 
-    private Task PlanAsync(bool full) => database.WriteAsync(time, async s =>
-    {
-        var reportsFrom = full ? 0 : _plannedReportsUpTo;
-        var deadlinesFrom = full ? 0 : _plannedDeadlinesUpTo;
-        var maxReport = await s.Db.Reports.MaxAsync(r => (long?)r.Id) ?? 0;
-        var maxDeadline = await s.Db.Deadlines.MaxAsync(d => (long?)d.Id) ?? 0;
-        // Ownership: reports nobody has taken yet.
-        var untaken = await s.Db.Reports.Where(r => r.Id > reportsFrom && r.AssigneeId == null && r.State != ReportState.Closed)
-            .Where(r => !s.Db.EscalationSteps.Any(x => x.ReportId == r.Id && x.Kind == Ownership))
-            .Select(r => new { r.Id, r.ReceivedAt }).ToListAsync();
-        foreach (var r in untaken)
-            for (var i = 0; i < policy.Ownership.Count; i++)
-                s.Db.EscalationSteps.Add(new EscalationStepRow
-                {
-                    ReportId = r.Id, Kind = Ownership, StepIndex = i, DueAt = r.ReceivedAt + policy.Ownership[i].After, Status = "pending", CreatedAt = s.Now,
-                });
+    /// <summary>At most this many reports and this many clocks are planned in one write transaction. A burst of
+    /// thousands of new reports once made one transaction of tens of thousands of step rows: tens of MiB of change
+    /// tracking held at once (most of the 20,000-message benchmark's peak memory) and the writer held for seconds.</summary>
+    public const int PlanChunk = 256;
 
-        // Deadline steps for every open clock, whatever the report's state (no state pauses a clock). Only clocks
-        // without a plan for their current due time are touched, so a cycle's cost does not grow with the backlog;
-        // a clock whose due time changed (reclassification) gets a new plan and the old plan's pending steps stop.
-        var unplanned = await s.Db.Deadlines.Where(d => d.Id > deadlinesFrom && d.MetAt == null && d.WaivedAt == null)
-            .Where(d => !s.Db.EscalationSteps.Any(x => x.DeadlineId == d.Id && x.PlanDueAt == d.DueAt))
-            .Select(d => new { d.Id, d.ReportId, d.DueAt }).Take(5000).ToListAsync();
-        var ids = unplanned.Select(d => d.Id).ToList();
-        // By clock, then status in memory: a status filter in SQL makes SQLite walk every pending step (see SettleAsync).
-        var stale = (await s.Db.EscalationSteps.Where(x => x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync())
-            .Where(x => x.Status == "pending").ToList();
-        foreach (var x in stale) x.Status = "cancelled";
-        foreach (var d in unplanned)
-            for (var i = 0; i < policy.Deadline.Count; i++)
+    private async Task PlanAsync(bool full)
+    {
+        long maxReport, maxDeadline;
+        await using (var db = database.Open())
+        {
+            maxReport = await db.Reports.MaxAsync(r => (long?)r.Id) ?? 0;
+            maxDeadline = await db.Deadlines.MaxAsync(d => (long?)d.Id) ?? 0;
+        }
+        // Cursors by id: each chunk continues after the last row the previous one looked at, so the loop ends even
+        // when a row gets no steps (an empty policy).
+        var reportsAfter = full ? 0 : _plannedReportsUpTo;
+        var deadlinesAfter = full ? 0 : _plannedDeadlinesUpTo;
+        var reportsDone = policy.Ownership.Count == 0;
+        var deadlinesDone = policy.Deadline.Count == 0;
+        while (!reportsDone || !deadlinesDone)
+        {
+            (reportsAfter, reportsDone, deadlinesAfter, deadlinesDone) = await database.WriteAsync(time, async s =>
             {
-                var step = policy.Deadline[i];
-                s.Db.EscalationSteps.Add(new EscalationStepRow
+                var (rAfter, rDone, dAfter, dDone) = (reportsAfter, reportsDone, deadlinesAfter, deadlinesDone);
+                if (!rDone)
                 {
-                    ReportId = d.ReportId, DeadlineId = d.Id, Kind = Deadline, StepIndex = i, DueAt = step.AtMiss ? d.DueAt : d.DueAt - step.Before,
-                    Status = "pending", PlanDueAt = d.DueAt, CreatedAt = s.Now,
-                });
-            }
-        s.AfterCommit(() => (_plannedReportsUpTo, _plannedDeadlinesUpTo) = (maxReport, maxDeadline));
-        return true;
-    });
+                    // Ownership: reports nobody has taken yet.
+                    var untaken = await s.Db.Reports.Where(r => r.Id > rAfter && r.AssigneeId == null && r.State != ReportState.Closed)
+                        .Where(r => !s.Db.EscalationSteps.Any(x => x.ReportId == r.Id && x.Kind == Ownership))
+                        .OrderBy(r => r.Id).Select(r => new { r.Id, r.ReceivedAt }).Take(PlanChunk).ToListAsync();
+                    foreach (var r in untaken)
+                        for (var i = 0; i < policy.Ownership.Count; i++)
+                            s.Db.EscalationSteps.Add(new EscalationStepRow
+                            {
+                                ReportId = r.Id, Kind = Ownership, StepIndex = i, DueAt = r.ReceivedAt + policy.Ownership[i].After, Status = "pending", CreatedAt = s.Now,
+                            });
+                    rDone = untaken.Count < PlanChunk;
+                    if (untaken.Count > 0) rAfter = untaken[^1].Id;
+                }
+                if (!dDone)
+                {
+                    // Deadline steps for every open clock, whatever the report's state (no state pauses a clock). Only
+                    // clocks without a plan for their current due time are touched, so a cycle's cost does not grow with
+                    // the backlog; a clock whose due time changed (reclassification) gets a new plan and the old plan's
+                    // pending steps stop.
+                    var unplanned = await s.Db.Deadlines.Where(d => d.Id > dAfter && d.MetAt == null && d.WaivedAt == null)
+                        .Where(d => !s.Db.EscalationSteps.Any(x => x.DeadlineId == d.Id && x.PlanDueAt == d.DueAt))
+                        .OrderBy(d => d.Id).Select(d => new { d.Id, d.ReportId, d.DueAt }).Take(PlanChunk).ToListAsync();
+                    var ids = unplanned.Select(d => d.Id).ToList();
+                    // By clock, then status in memory: a status filter in SQL makes SQLite walk every pending step (see SettleAsync).
+                    var stale = (await s.Db.EscalationSteps.Where(x => x.DeadlineId != null && ids.Contains(x.DeadlineId.Value)).ToListAsync())
+                        .Where(x => x.Status == "pending").ToList();
+                    foreach (var x in stale) x.Status = "cancelled";
+                    foreach (var d in unplanned)
+                        for (var i = 0; i < policy.Deadline.Count; i++)
+                        {
+                            var step = policy.Deadline[i];
+                            s.Db.EscalationSteps.Add(new EscalationStepRow
+                            {
+                                ReportId = d.ReportId, DeadlineId = d.Id, Kind = Deadline, StepIndex = i, DueAt = step.AtMiss ? d.DueAt : d.DueAt - step.Before,
+                                Status = "pending", PlanDueAt = d.DueAt, CreatedAt = s.Now,
+                            });
+                        }
+                    dDone = unplanned.Count < PlanChunk;
+                    if (unplanned.Count > 0) dAfter = unplanned[^1].Id;
+                }
+                return (rAfter, rDone, dAfter, dDone);
+            });
+        }
+        // Everything up to the maxima read before the first chunk is planned (later rows were too, or wait for the next plan).
+        _plannedReportsUpTo = Math.Max(_plannedReportsUpTo, maxReport);
+        _plannedDeadlinesUpTo = Math.Max(_plannedDeadlinesUpTo, maxDeadline);
+    }
 
     /// <summary>At most this many steps are settled in one write transaction (bounds how long it holds the writer).</summary>
     public const int StepsPerTransaction = 16;

@@ -39,8 +39,43 @@ public static class Health
             await intake.AppendMetricsAsync(sb);
             await channels.AppendMetricsAsync(sb);
             sb.Append(await mailboxes.MetricsAsync());
+            AppendProcessMetrics(sb);
             return Results.Text(sb.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    /// <summary>The process's own memory, so an operator (and bench/) can see what a burst costs: resident set from
+    /// /proc (absent where there is none), and the managed heap as the GC last saw it.</summary>
+    internal static void AppendProcessMetrics(StringBuilder sb)
+    {
+        if (ResidentBytes() is { } rss)
+        {
+            sb.Append("# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n");
+            sb.Append(CultureInfo.InvariantCulture, $"process_resident_memory_bytes {rss}\n");
+        }
+        var gc = GC.GetGCMemoryInfo();
+        sb.Append("# HELP dotnet_gc_heap_committed_bytes Memory the managed heap has committed (after the last collection).\n# TYPE dotnet_gc_heap_committed_bytes gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_heap_committed_bytes {gc.TotalCommittedBytes}\n");
+        sb.Append("# HELP dotnet_gc_heap_size_bytes Managed heap size, including fragmentation (after the last collection).\n# TYPE dotnet_gc_heap_size_bytes gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_heap_size_bytes {gc.HeapSizeBytes}\n");
+        sb.Append("# HELP dotnet_gc_allocated_bytes_total Bytes allocated on the managed heap since start.\n# TYPE dotnet_gc_allocated_bytes_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_allocated_bytes_total {GC.GetTotalAllocatedBytes()}\n");
+        sb.Append("# HELP dotnet_gc_collections_total Garbage collections by generation since start.\n# TYPE dotnet_gc_collections_total counter\n");
+        for (var g = 0; g <= GC.MaxGeneration; g++)
+            sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_collections_total{{generation=\"{g}\"}} {GC.CollectionCount(g)}\n");
+    }
+
+    private static long? ResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
     }
 
     public static void MapStaffDownloads(this WebApplication app)

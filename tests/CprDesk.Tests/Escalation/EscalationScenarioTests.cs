@@ -126,6 +126,31 @@ public sealed class EscalationScenarioTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_burst_larger_than_one_planning_chunk_is_planned_in_full_and_only_once()
+    {
+        var policy = EscalationPolicy.Load(Path.Combine(AppContext.BaseDirectory, "rules", "escalation.json"));
+        var engine = NewEngine();
+        _desk.Time.SetUtcNow(Saturday);
+        var count = 2 * EscalationEngine.PlanChunk + 3;
+        for (var i = 0; i < count; i++) await _desk.SubmitAsync($"Report {i} of a burst.");
+
+        await engine.RunOnceAsync(default, fullPlan: false); // the wake-up path: new rows only, in chunks
+        await engine.RunOnceAsync(); // the timer's full re-check finds nothing left to plan
+
+        await using var db = _desk.Database.Open();
+        var ownership = await db.EscalationSteps.Where(x => x.Kind == EscalationEngine.Ownership)
+            .GroupBy(x => x.ReportId).Select(g => g.Count()).ToListAsync();
+        Assert.Equal(count, ownership.Count);
+        Assert.All(ownership, n => Assert.Equal(policy.Ownership.Count, n));
+        var openClocks = await db.Deadlines.CountAsync(d => d.MetAt == null && d.WaivedAt == null);
+        Assert.True(openClocks >= count);
+        var planned = await db.EscalationSteps.Where(x => x.Kind == EscalationEngine.Deadline)
+            .GroupBy(x => x.DeadlineId).Select(g => g.Count()).ToListAsync();
+        Assert.Equal(openClocks, planned.Count);
+        Assert.All(planned, n => Assert.Equal(policy.Deadline.Count, n));
+    }
+
+    [Fact]
     public async Task A_step_with_nobody_on_call_falls_through_at_once()
     {
         // No schedule at all: primary and secondary resolve to nobody, so the admins are told at receipt, not after an hour.

@@ -152,6 +152,22 @@ public sealed class IntakeHealthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_show_the_process_memory_and_the_managed_heap()
+    {
+        var metrics = await MetricsAsync();
+        long Gauge(string name)
+        {
+            var line = metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+            return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        Assert.True(Gauge("process_resident_memory_bytes") > 1 << 20); // Linux test machines: from /proc/self/status
+        Assert.True(Gauge("dotnet_gc_heap_committed_bytes") > 0);
+        Assert.True(Gauge("dotnet_gc_allocated_bytes_total") > 0);
+        Assert.Contains("# TYPE dotnet_gc_collections_total counter", metrics);
+        Assert.Contains("dotnet_gc_collections_total{generation=\"2\"}", metrics);
+    }
+
+    [Fact]
     public void A_bad_expected_interval_stops_start_up_with_the_key_named()
     {
         using var dir = new TempDir();
