@@ -59,10 +59,38 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
 
     private readonly Channel<(RawSubmission Raw, TaskCompletionSource<long> Done)> _toStore =
         Channel.CreateUnbounded<(RawSubmission, TaskCompletionSource<long>)>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<long> _toProcess = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>Stored messages to process, with the Stopwatch timestamp of when each was queued.</summary>
+    private readonly Channel<(long Id, long QueuedAt)> _toProcess =
+        Channel.CreateUnbounded<(long, long)>(new UnboundedChannelOptions { SingleReader = true });
     /// <summary>Messages the worker has queued or is on (see <see cref="ProcessPendingAsync"/>).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _queued = new();
     private readonly Lock _startLock = new();
+    /// <summary>Stopwatch timestamp of the last intake commit (see <see cref="IntakeBusy"/>).</summary>
+    private long _lastStoredAt;
+
+    /// <summary>Intake counts as busy for this long after its last commit.</summary>
+    public static readonly TimeSpan BusyWindow = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Processing never pauses longer than this between two batches, however long the last one took.</summary>
+    public static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(2);
+
+    /// <summary>Processing stops giving way once the next queued message has waited this long: a burst is absorbed at
+    /// intake speed, a flood that lasts longer shares the machine and cannot push reports further behind.</summary>
+    public static readonly TimeSpan MaxGiveWayAge = TimeSpan.FromSeconds(30);
+
+    /// <summary>True while messages are still being committed (one was, within <see cref="BusyWindow"/>).</summary>
+    public bool IntakeBusy
+    {
+        get
+        {
+            var last = Interlocked.Read(ref _lastStoredAt);
+            return last != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(last) < BusyWindow;
+        }
+    }
+
+    /// <summary>Batches of stored mail the worker paused after, giving way to intake; for tests and diagnostics.</summary>
+    public long PausesForIntake => Interlocked.Read(ref _pauses);
+    private long _pauses;
     private Task? _storeLoop, _processLoop;
 
     /// <summary>Commits the raw bytes and receipt facts; returns the message id once they are on disk. Concurrent
@@ -80,7 +108,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     public void EnqueueProcessing(long messageId)
     {
         EnsureLoops();
-        if (_queued.TryAdd(messageId, 0) && !_toProcess.Writer.TryWrite(messageId)) _queued.TryRemove(messageId, out _);
+        if (_queued.TryAdd(messageId, 0) && !_toProcess.Writer.TryWrite((messageId, System.Diagnostics.Stopwatch.GetTimestamp()))) _queued.TryRemove(messageId, out _);
     }
 
     private void EnsureLoops()
@@ -115,6 +143,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
                     foreach (var (raw, _) in batch) list.Add(await StoreOneAsync(s, raw));
                     return list;
                 });
+                Interlocked.Exchange(ref _lastStoredAt, System.Diagnostics.Stopwatch.GetTimestamp());
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(ids[i]);
             }
             catch (Exception ex) when (batch.Count > 1)
@@ -141,13 +170,36 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         {
             // What has queued up while the last batch ran is processed together (at most MaxProcessBatch at a time).
             var ids = new List<long>(MaxProcessBatch);
-            while (ids.Count < MaxProcessBatch && reader.TryRead(out var id)) ids.Add(id);
+            while (ids.Count < MaxProcessBatch && reader.TryRead(out var item)) ids.Add(item.Id);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try { await ProcessEmailBatchAsync(ids); }
             catch (Exception ex) { log.LogError(ex, "Stored messages {MessageIds} could not be processed yet; they will be retried", ids); }
             finally
             {
                 foreach (var id in ids) _queued.TryRemove(id, out _);
             }
+            await GiveWayToIntakeAsync(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    /// <summary>While mail is still arriving, pauses after a batch so that processing takes about
+    /// <see cref="MailSettings.ProcessingShareWhileReceiving"/> of the time: the cores a burst competes for go to
+    /// committing and answering first. The pause ends as soon as intake goes quiet, and there is none once the next
+    /// queued message is older than <see cref="MaxGiveWayAge"/>. Real (monotonic) time on purpose:
+    /// this divides the CPU, it is not a domain clock, and a test's fake clock must not stall processing.</summary>
+    private async Task GiveWayToIntakeAsync(TimeSpan took)
+    {
+        var share = mail.ProcessingShareWhileReceiving;
+        if (share >= 1 || !IntakeBusy) return;
+        if (_toProcess.Reader.TryPeek(out var next) && System.Diagnostics.Stopwatch.GetElapsedTime(next.QueuedAt) > MaxGiveWayAge) return;
+        var pause = TimeSpan.FromTicks(Math.Min((long)(took.Ticks * (1 - share) / share), MaxPause.Ticks));
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Interlocked.Increment(ref _pauses);
+        while (IntakeBusy)
+        {
+            var left = pause - System.Diagnostics.Stopwatch.GetElapsedTime(start);
+            if (left <= TimeSpan.Zero) return;
+            await Task.Delay(left < BusyWindow ? left : BusyWindow);
         }
     }
 

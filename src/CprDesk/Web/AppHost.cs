@@ -62,6 +62,7 @@ public static class AppHost
         s.AddSingleton(new Database(options.DataDirectory));
         s.AddSingleton(ClockRules.Load(options.ResolveRulesFile()));
         var mail = builder.Configuration.GetSection("CprDesk:Mail").Get<MailSettings>() ?? new MailSettings();
+        mail.Validate();
         s.AddSingleton(mail);
         s.AddSingleton<Outbox>();
         s.AddSingleton<Acknowledgements>();

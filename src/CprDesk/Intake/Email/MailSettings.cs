@@ -13,6 +13,19 @@ public sealed class MailSettings
     /// <summary>Host names of relays whose Received: headers we trust for the receipt time (the "by" host).</summary>
     public List<string> TrustedRelays { get; set; } = [];
     public SmtpListenerSettings Listener { get; set; } = new();
+
+    /// <summary>While mail is still arriving (a message committed within <c>IntakePipeline.BusyWindow</c>), turning
+    /// stored mail into reports gives way to intake: after each batch it pauses so that it runs about this share of the
+    /// time (0.1: a tenth), and a burst is committed and answered 250 first, its reports made right after. It never
+    /// stops (a long flood still gets this share), and it gives way no more once the next queued message has waited
+    /// <c>IntakePipeline.MaxGiveWayAge</c> (30 s). 1 = never give way.</summary>
+    public double ProcessingShareWhileReceiving { get; set; } = 0.1;
+
+    public void Validate()
+    {
+        if (double.IsNaN(ProcessingShareWhileReceiving) || ProcessingShareWhileReceiving is < 0.05 or > 1)
+            throw new InvalidOperationException("CprDesk:Mail:ProcessingShareWhileReceiving must be between 0.05 and 1 (1 = processing never gives way to intake).");
+    }
 }
 
 public sealed class RelaySettings
