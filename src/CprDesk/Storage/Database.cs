@@ -145,6 +145,7 @@ public sealed class Database : IAsyncDisposable
                 var result = await work(new DirectWriteScope(_direct, time.GetUtcNow().UtcDateTime));
                 await tx.CommitAsync(ct);
                 _direct.EndTransaction();
+                Interlocked.Exchange(ref _lastDirectCommit, System.Diagnostics.Stopwatch.GetTimestamp());
                 return result;
             }
             catch
@@ -159,6 +160,46 @@ public sealed class Database : IAsyncDisposable
         }
     }
 
+    private long _lastDirectCommit;
+
+    /// <summary>Time since the last intake (direct) commit; null before the first. Monotonic, for pacing background work.</summary>
+    public TimeSpan? SinceLastDirectCommit => Interlocked.Read(ref _lastDirectCommit) is var t && t != 0 ? System.Diagnostics.Stopwatch.GetElapsedTime(t) : null;
+
+    private readonly SemaphoreSlim _checkpointLock = new(1, 1);
+    private SqliteConnection? _checkpointConnection;
+
+    /// <summary>Copies what the write-ahead log holds into the database file without waiting for (or blocking) any
+    /// reader or writer (a PASSIVE checkpoint), on a connection of its own. Returns the pages in the log and how many
+    /// of them are now in the database file.</summary>
+    public async Task<(long LogPages, long CheckpointedPages)> CheckpointAsync(CancellationToken ct = default)
+    {
+        await _checkpointLock.WaitAsync(ct);
+        try
+        {
+            if (_checkpointConnection is null)
+            {
+                var c = new SqliteConnection(ConnectionString);
+                await c.OpenAsync(ct);
+                await ExecAsync(c, null, "PRAGMA synchronous=FULL;", ct);
+                _checkpointConnection = c;
+            }
+            await using var cmd = _checkpointConnection.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? (reader.GetInt64(1), reader.GetInt64(2)) : (0, 0);
+        }
+        catch
+        {
+            if (_checkpointConnection is not null) await _checkpointConnection.DisposeAsync();
+            _checkpointConnection = null;
+            throw;
+        }
+        finally
+        {
+            _checkpointLock.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _writeGate.WaitAsync(priority: true, CancellationToken.None);
@@ -170,6 +211,16 @@ public sealed class Database : IAsyncDisposable
         finally
         {
             _writeGate.Release();
+        }
+        await _checkpointLock.WaitAsync();
+        try
+        {
+            if (_checkpointConnection is not null) await _checkpointConnection.DisposeAsync();
+            _checkpointConnection = null;
+        }
+        finally
+        {
+            _checkpointLock.Release();
         }
     }
 
@@ -194,20 +245,30 @@ public sealed class Database : IAsyncDisposable
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Every connection syncs fully on commit: "stored" means on disk before we answer.</summary>
+    /// <summary>WAL size (pages, 128 MiB at 4 KiB) past which a connection that commits checkpoints the log itself. Below
+    /// it, <see cref="WalCheckpointService"/> does, beside the writers: an automatic checkpoint (default: past 1,000
+    /// pages) runs inside the commit, while the single writer's turn is held, and copying megabytes into the database
+    /// file and syncing it there held back every SMTP reply waiting on the next commit. The threshold is the backstop
+    /// should that service fall behind.</summary>
+    public const int AutoCheckpointPages = 32768;
+
+    /// <summary>Every connection syncs fully on commit ("stored" means on disk before we answer) and leaves the
+    /// checkpoints to <see cref="WalCheckpointService"/> (see <see cref="AutoCheckpointPages"/>).</summary>
+    internal static readonly string ConnectionPragmas = $"PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint={AutoCheckpointPages};";
+
     private sealed class DurabilityInterceptor : DbConnectionInterceptor
     {
         public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
         {
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = "PRAGMA synchronous=FULL;";
+            cmd.CommandText = ConnectionPragmas;
             cmd.ExecuteNonQuery();
         }
 
         public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken ct = default)
         {
             await using var cmd = connection.CreateCommand();
-            cmd.CommandText = "PRAGMA synchronous=FULL;";
+            cmd.CommandText = ConnectionPragmas;
             await cmd.ExecuteNonQueryAsync(ct);
         }
     }

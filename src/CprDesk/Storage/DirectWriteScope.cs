@@ -64,7 +64,7 @@ internal sealed class DirectConnection(string connectionString) : IAsyncDisposab
             _connection = new SqliteConnection(connectionString);
             await _connection.OpenAsync(ct);
             await using var pragma = _connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous=FULL;";
+            pragma.CommandText = Database.ConnectionPragmas;
             await pragma.ExecuteNonQueryAsync(ct);
         }
         _transaction = _connection.BeginTransaction();

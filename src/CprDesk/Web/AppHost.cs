@@ -60,6 +60,8 @@ public static class AppHost
         s.AddSingleton(limits);
         s.AddSingleton(time);
         s.AddSingleton(new Database(options.DataDirectory));
+        s.AddSingleton<WalCheckpointService>();
+        s.AddHostedService(sp => sp.GetRequiredService<WalCheckpointService>());
         s.AddSingleton(ClockRules.Load(options.ResolveRulesFile()));
         var mail = builder.Configuration.GetSection("CprDesk:Mail").Get<MailSettings>() ?? new MailSettings();
         mail.Validate();
