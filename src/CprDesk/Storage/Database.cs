@@ -171,7 +171,9 @@ public sealed class Database : IAsyncDisposable
     /// <summary>Copies what the write-ahead log holds into the database file without waiting for (or blocking) any
     /// reader or writer (a PASSIVE checkpoint), on a connection of its own. Returns the pages in the log and how many
     /// of them are now in the database file.</summary>
-    public async Task<(long LogPages, long CheckpointedPages)> CheckpointAsync(CancellationToken ct = default)
+    /// <param name="truncate">Instead: wait for readers and writers, copy everything and cut the log file to zero
+    /// bytes (it otherwise keeps its largest size). For quiet times only.</param>
+    public async Task<(long LogPages, long CheckpointedPages)> CheckpointAsync(CancellationToken ct = default, bool truncate = false)
     {
         await _checkpointLock.WaitAsync(ct);
         try
@@ -180,11 +182,11 @@ public sealed class Database : IAsyncDisposable
             {
                 var c = new SqliteConnection(ConnectionString);
                 await c.OpenAsync(ct);
-                await ExecAsync(c, null, "PRAGMA synchronous=FULL;", ct);
+                await ExecAsync(c, null, ConnectionPragmas, ct);
                 _checkpointConnection = c;
             }
             await using var cmd = _checkpointConnection.CreateCommand();
-            cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            cmd.CommandText = truncate ? "PRAGMA wal_checkpoint(TRUNCATE);" : "PRAGMA wal_checkpoint(PASSIVE);";
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             return await reader.ReadAsync(ct) ? (reader.GetInt64(1), reader.GetInt64(2)) : (0, 0);
         }
@@ -245,12 +247,12 @@ public sealed class Database : IAsyncDisposable
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>WAL size (pages, 128 MiB at 4 KiB) past which a connection that commits checkpoints the log itself. Below
-    /// it, <see cref="WalCheckpointService"/> does, beside the writers: an automatic checkpoint (default: past 1,000
-    /// pages) runs inside the commit, while the single writer's turn is held, and copying megabytes into the database
-    /// file and syncing it there held back every SMTP reply waiting on the next commit. The threshold is the backstop
-    /// should that service fall behind.</summary>
-    public const int AutoCheckpointPages = 32768;
+    /// <summary>WAL size (pages, 512 MiB at 4 KiB) past which a connection that commits checkpoints the log itself: a
+    /// backstop. Below it <see cref="WalCheckpointService"/> does, beside the writers. SQLite's automatic checkpoint
+    /// (default: past 1,000 pages) runs inside the commit, while the single writer's turn is held, and copying megabytes
+    /// into the database file and syncing it there held back every SMTP reply waiting on the next commit. The service
+    /// lets at most <see cref="WalCheckpointService.BusyHighWaterFrames"/> pages wait while intake is busy.</summary>
+    public const int AutoCheckpointPages = 131072;
 
     /// <summary>Every connection syncs fully on commit ("stored" means on disk before we answer) and leaves the
     /// checkpoints to <see cref="WalCheckpointService"/> (see <see cref="AutoCheckpointPages"/>).</summary>

@@ -1,59 +1,95 @@
 // Keeps SQLite's write-ahead log short without making a commit pay for it. An automatic checkpoint runs inside the
 // commit of whichever connection passes the threshold, while it holds the single writer's turn; copying megabytes into
 // the database file and syncing it there held back every SMTP reply waiting on the next commit. Here it runs beside
-// the writers instead (PASSIVE: it neither waits for nor blocks them): every 100 ms while the log grows, every second
-// while it does not. A checkpoint's writes into the database file are flushed by the next commit's sync (ext4 orders
-// them), so while intake commits it waits for a quiet moment, at most MaxDeferral. Connections still checkpoint
+// the writers instead (PASSIVE: it neither waits for nor blocks them), on its own connection.
+//
+// When: a checkpoint's writes into the database file are flushed by the next commit's sync as well (ext4 orders a
+// growing file's data before the journal commit), so one in the middle of an intake burst stalled the replies for up
+// to 0.7 s. While intake commits it therefore waits until intake is quiet, unless the log already holds
+// BusyHighWaterFrames pages not yet copied: a burst is absorbed, a flood still checkpoints every 256 MiB. How much is
+// waiting comes from the WAL-index header in the -shm file (mxFrame and nBackfill; https://sqlite.org/walformat.html);
+// if that cannot be read, it falls back to checkpointing at least every MaxDeferral. Connections still checkpoint
 // themselves past Database.AutoCheckpointPages, a backstop.
+using System.Buffers.Binary;
+
 namespace CprDesk.Storage;
 
 public sealed class WalCheckpointService(Database database, ILogger<WalCheckpointService> log) : BackgroundService
 {
-    /// <summary>How soon the next checkpoint runs after one that found pages to copy.</summary>
-    public static readonly TimeSpan Busy = TimeSpan.FromMilliseconds(100);
+    /// <summary>How often the log is looked at.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>…and after one that found none.</summary>
-    public static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
-
-    /// <summary>While intake commits (one within this window), checkpoints wait…</summary>
+    /// <summary>Intake counts as busy for this long after its last commit.</summary>
     public static readonly TimeSpan IntakeQuiet = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>…but never longer than this since the last one.</summary>
-    public static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(5);
+    /// <summary>Pages waiting to be copied (256 MiB at 4 KiB) past which a checkpoint runs even while intake is busy.</summary>
+    public const long BusyHighWaterFrames = 65536;
 
-    /// <summary>Checkpoints that copied pages, since start (for tests and diagnostics).</summary>
+    /// <summary>Without a readable WAL index: at least this often, busy or not.</summary>
+    public static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(3);
+
+    /// <summary>After this long without intake, a log file larger than <see cref="WalFileLimitBytes"/> is cut back
+    /// (a TRUNCATE checkpoint; the file otherwise keeps the size of the largest burst, and cutting it on a commit,
+    /// as SQLite's journal_size_limit does, stalled that commit).</summary>
+    public static readonly TimeSpan QuietBeforeTruncate = TimeSpan.FromSeconds(30);
+
+    public const long WalFileLimitBytes = 64L << 20;
+
+    /// <summary>Checkpoints that found pages to copy, since start (for tests and diagnostics).</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
     private long _checkpoints;
 
-    /// <summary>Signalled after each checkpoint attempt (for tests).</summary>
+    /// <summary>Signalled after each look at the log (for tests).</summary>
     public event Action? Ran;
+
+    /// <summary>Frames in the log and frames already copied into the database file, from the WAL-index header in
+    /// <c>cprdesk.db-shm</c> (native byte order; version 3007000); null when there is none or it is not one we know.</summary>
+    public static (long MaxFrame, long Backfilled)? ReadWalIndex(string databasePath)
+    {
+        try
+        {
+            var header = new byte[100];
+            using var shm = new FileStream(databasePath + "-shm", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+            if (shm.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
+            var native = BitConverter.IsLittleEndian;
+            uint U32(int at) => native ? BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(at)) : BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(at));
+            if (U32(0) != 3007000 || header[12] != 1) return null; // iVersion, isInit
+            long maxFrame = U32(16), backfilled = U32(96); // WalIndexHdr.mxFrame, WalCkptInfo.nBackfill
+            return backfilled <= maxFrame ? (maxFrame, backfilled) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        long lastLog = -1;
         var lastRun = System.Diagnostics.Stopwatch.GetTimestamp();
         var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var wait = Idle;
             try
             {
-                // During an intake burst its writes would sit in front of every 250 (see above): wait, within limits.
-                if (database.SinceLastDirectCommit < IntakeQuiet && System.Diagnostics.Stopwatch.GetElapsedTime(lastRun) < MaxDeferral)
+                var busy = database.SinceLastDirectCommit < IntakeQuiet;
+                var run = ReadWalIndex(database.DatabasePath) is { } wal
+                    ? wal.MaxFrame > wal.Backfilled && (!busy || wal.MaxFrame - wal.Backfilled >= BusyHighWaterFrames)
+                    : !busy || System.Diagnostics.Stopwatch.GetElapsedTime(lastRun) >= MaxDeferral;
+                if (!run && (database.SinceLastDirectCommit is not { } since || since >= QuietBeforeTruncate))
                 {
-                    await Task.Delay(Busy, stoppingToken);
-                    continue;
+                    var file = new FileInfo(database.DatabasePath + "-wal");
+                    if (file.Exists && file.Length > WalFileLimitBytes)
+                    {
+                        await database.CheckpointAsync(stoppingToken, truncate: true);
+                        log.LogInformation("WAL file cut back from {MiB} MiB after a quiet {Seconds} s", file.Length >> 20, QuietBeforeTruncate.TotalSeconds);
+                    }
                 }
-                lastRun = System.Diagnostics.Stopwatch.GetTimestamp();
-                var (logPages, done) = await database.CheckpointAsync(stoppingToken);
-                // The log restarts from the beginning once a checkpoint caught up and a writer begins again, so "grew"
-                // means the page count changed since the last look.
-                if (logPages != lastLog)
+                if (run)
                 {
-                    wait = Busy;
-                    if (done > 0) Interlocked.Increment(ref _checkpoints);
+                    lastRun = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var (logPages, done) = await database.CheckpointAsync(stoppingToken);
+                    if (logPages > 0 && done > 0) Interlocked.Increment(ref _checkpoints);
                 }
-                lastLog = logPages;
                 if (failing) log.LogInformation("WAL checkpoints work again");
                 failing = false;
             }
@@ -64,12 +100,12 @@ public sealed class WalCheckpointService(Database database, ILogger<WalCheckpoin
             catch (Exception ex)
             {
                 // Connections that commit still checkpoint past the backstop (Database.AutoCheckpointPages).
-                if (!failing) log.LogWarning(ex, "A WAL checkpoint failed; retrying every {Seconds} s", Idle.TotalSeconds);
+                if (!failing) log.LogWarning(ex, "A WAL checkpoint failed; retrying");
                 failing = true;
             }
             Ran?.Invoke();
             // Real time on purpose: this paces disk maintenance, it is not a domain clock (a test's fake clock must not stop it).
-            try { await Task.Delay(wait, stoppingToken); }
+            try { await Task.Delay(Interval, stoppingToken); }
             catch (OperationCanceledException) { return; }
         }
     }

@@ -10,6 +10,15 @@ namespace CprDesk.Tests.Storage;
 public sealed class WalCheckpointTests
 {
     [Fact]
+    public void No_WAL_index_reads_as_unknown()
+    {
+        using var dir = new TempDir();
+        Assert.Null(WalCheckpointService.ReadWalIndex(Path.Combine(dir.Path, "none.db")));
+        File.WriteAllBytes(Path.Combine(dir.Path, "zero.db-shm"), new byte[32768]); // not initialised
+        Assert.Null(WalCheckpointService.ReadWalIndex(Path.Combine(dir.Path, "zero.db")));
+    }
+
+    [Fact]
     public async Task Connections_leave_checkpoints_to_the_service_below_the_backstop()
     {
         using var dir = new TempDir();
@@ -35,6 +44,10 @@ public sealed class WalCheckpointTests
             Random.Shared.NextBytes(body); // distinct blobs: none is stored twice
             await intake.StoreRawAsync(new RawSubmission("api", (byte[])body.Clone(), "application/octet-stream", "127.0.0.1"));
         }
+        // The service reads how much is waiting from the WAL index: at least these 20 x 16 pages of message bytes.
+        var waiting = WalCheckpointService.ReadWalIndex(database.DatabasePath);
+        Assert.NotNull(waiting);
+        Assert.True(waiting.Value.MaxFrame >= 20 * 16, $"{waiting.Value.MaxFrame} frames in the log");
         // 1.3 MB in the log is far below any connection's own checkpoint (Database.AutoCheckpointPages): only the
         // service moves it into the database file. Wait for its signal, not for time.
         var copied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,6 +66,7 @@ public sealed class WalCheckpointTests
             service.Ran -= OnRan;
         }
         Assert.True(service.Checkpoints > 0);
+        Assert.True(WalCheckpointService.ReadWalIndex(database.DatabasePath)!.Value.Backfilled > 0);
         var (log, done) = await database.CheckpointAsync();
         Assert.True(done > 0 && done <= log, $"log {log}, checkpointed {done}");
     }
