@@ -171,8 +171,8 @@ public sealed class Database : IAsyncDisposable
     /// <summary>Copies what the write-ahead log holds into the database file without waiting for (or blocking) any
     /// reader or writer (a PASSIVE checkpoint), on a connection of its own. Returns the pages in the log and how many
     /// of them are now in the database file.</summary>
-    /// <param name="truncate">Instead: wait for readers and writers, copy everything and cut the log file to zero
-    /// bytes (it otherwise keeps its largest size). For quiet times only.</param>
+    /// <param name="truncate">Instead: copy everything and cut the log file to zero bytes (it otherwise keeps its
+    /// largest size); writers wait while it runs, and it gives up at once if a reader is in the way. For quiet times.</param>
     public async Task<(long LogPages, long CheckpointedPages)> CheckpointAsync(CancellationToken ct = default, bool truncate = false)
     {
         await _checkpointLock.WaitAsync(ct);

@@ -43,7 +43,8 @@ public sealed class WalCheckpointService(Database database, ILogger<WalCheckpoin
     public event Action? Ran;
 
     /// <summary>Frames in the log and frames already copied into the database file, from the WAL-index header in
-    /// <c>cprdesk.db-shm</c> (native byte order; version 3007000); null when there is none or it is not one we know.</summary>
+    /// <c>cprdesk.db-shm</c> (native byte order; version 3007000); null when there is none or it is not one we know.
+    /// Read without SQLite's locks, so it may be a moment stale or torn: it only decides when to checkpoint.</summary>
     public static (long MaxFrame, long Backfilled)? ReadWalIndex(string databasePath)
     {
         try
@@ -80,8 +81,11 @@ public sealed class WalCheckpointService(Database database, ILogger<WalCheckpoin
                     var file = new FileInfo(database.DatabasePath + "-wal");
                     if (file.Exists && file.Length > WalFileLimitBytes)
                     {
+                        // Without a busy handler on this connection a reader in the way makes it return at once (and try again).
                         await database.CheckpointAsync(stoppingToken, truncate: true);
-                        log.LogInformation("WAL file cut back from {MiB} MiB after a quiet {Seconds} s", file.Length >> 20, QuietBeforeTruncate.TotalSeconds);
+                        file.Refresh();
+                        if (!file.Exists || file.Length <= WalFileLimitBytes)
+                            log.LogInformation("WAL file cut back after {Seconds} s without intake", QuietBeforeTruncate.TotalSeconds);
                     }
                 }
                 if (run)
