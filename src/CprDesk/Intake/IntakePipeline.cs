@@ -168,9 +168,11 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         var reader = _toProcess.Reader;
         while (await reader.WaitToReadAsync())
         {
-            // What has queued up while the last batch ran is processed together (at most MaxProcessBatch at a time).
-            var ids = new List<long>(MaxProcessBatch);
-            while (ids.Count < MaxProcessBatch && reader.TryRead(out var item)) ids.Add(item.Id);
+            // What has queued up while the last batch ran is processed together (at most MaxProcessBatch at a time);
+            // one at a time while mail is arriving, so no batch holds the writer's turn long in front of a commit.
+            var max = IntakeBusy ? 1 : MaxProcessBatch;
+            var ids = new List<long>(max);
+            while (ids.Count < max && reader.TryRead(out var item)) ids.Add(item.Id);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try { await ProcessEmailBatchAsync(ids); }
             catch (Exception ex) { log.LogError(ex, "Stored messages {MessageIds} could not be processed yet; they will be retried", ids); }
