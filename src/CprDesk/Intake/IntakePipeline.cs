@@ -65,12 +65,6 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     /// <summary>Messages the worker has queued or is on (see <see cref="ProcessPendingAsync"/>).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte> _queued = new();
     private readonly Lock _startLock = new();
-    /// <summary>Stopwatch timestamp of the last intake commit (see <see cref="IntakeBusy"/>).</summary>
-    private long _lastStoredAt;
-
-    /// <summary>Intake counts as busy for this long after its last commit.</summary>
-    public static readonly TimeSpan BusyWindow = TimeSpan.FromMilliseconds(200);
-
     /// <summary>Processing never pauses longer than this between two batches, however long the last one took.</summary>
     public static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(2);
 
@@ -78,15 +72,8 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
     /// intake speed, a flood that lasts longer shares the machine and cannot push reports further behind.</summary>
     public static readonly TimeSpan MaxGiveWayAge = TimeSpan.FromSeconds(30);
 
-    /// <summary>True while messages are still being committed (one was, within <see cref="BusyWindow"/>).</summary>
-    public bool IntakeBusy
-    {
-        get
-        {
-            var last = Interlocked.Read(ref _lastStoredAt);
-            return last != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(last) < BusyWindow;
-        }
-    }
+    /// <summary>True while messages are still being committed (see <see cref="Database.IntakeBusy"/>).</summary>
+    public bool IntakeBusy => database.IntakeBusy;
 
     /// <summary>Batches of stored mail the worker paused after, giving way to intake; for tests and diagnostics.</summary>
     public long PausesForIntake => Interlocked.Read(ref _pauses);
@@ -143,7 +130,6 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
                     foreach (var (raw, _) in batch) list.Add(await StoreOneAsync(s, raw));
                     return list;
                 });
-                Interlocked.Exchange(ref _lastStoredAt, System.Diagnostics.Stopwatch.GetTimestamp());
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(ids[i]);
             }
             catch (Exception ex) when (batch.Count > 1)
@@ -201,7 +187,7 @@ public sealed class IntakePipeline(Database database, TimeProvider time, ReportD
         {
             var left = pause - System.Diagnostics.Stopwatch.GetElapsedTime(start);
             if (left <= TimeSpan.Zero) return;
-            await Task.Delay(left < BusyWindow ? left : BusyWindow);
+            await Task.Delay(left < Database.IntakeBusyWindow ? left : Database.IntakeBusyWindow);
         }
     }
 

@@ -145,7 +145,6 @@ public sealed class Database : IAsyncDisposable
                 var result = await work(new DirectWriteScope(_direct, time.GetUtcNow().UtcDateTime));
                 await tx.CommitAsync(ct);
                 _direct.EndTransaction();
-                Interlocked.Exchange(ref _lastDirectCommit, System.Diagnostics.Stopwatch.GetTimestamp());
                 return result;
             }
             catch
@@ -160,10 +159,15 @@ public sealed class Database : IAsyncDisposable
         }
     }
 
-    private long _lastDirectCommit;
+    /// <summary>Intake counts as busy for this long after its last commit (for pacing background work: report
+    /// processing giving way, WAL checkpoints waiting).</summary>
+    public static readonly TimeSpan IntakeBusyWindow = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Time since the last intake (direct) commit; null before the first. Monotonic, for pacing background work.</summary>
-    public TimeSpan? SinceLastDirectCommit => Interlocked.Read(ref _lastDirectCommit) is var t && t != 0 ? System.Diagnostics.Stopwatch.GetElapsedTime(t) : null;
+    /// <summary>Time since the last intake (direct) write finished; null before the first. Monotonic.</summary>
+    public TimeSpan? SinceLastDirectCommit => _writeGate.SinceLastPriorityRelease;
+
+    /// <summary>True while intake is still committing (it did within <see cref="IntakeBusyWindow"/>).</summary>
+    public bool IntakeBusy => SinceLastDirectCommit < IntakeBusyWindow;
 
     private readonly SemaphoreSlim _checkpointLock = new(1, 1);
     private SqliteConnection? _checkpointConnection;

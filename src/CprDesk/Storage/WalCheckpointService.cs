@@ -19,9 +19,6 @@ public sealed class WalCheckpointService(Database database, ILogger<WalCheckpoin
     /// <summary>How often the log is looked at.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Intake counts as busy for this long after its last commit.</summary>
-    public static readonly TimeSpan IntakeQuiet = TimeSpan.FromMilliseconds(200);
-
     /// <summary>Pages waiting to be copied (256 MiB at 4 KiB) past which a checkpoint runs even while intake is busy.</summary>
     public const long BusyHighWaterFrames = 65536;
 
@@ -72,7 +69,7 @@ public sealed class WalCheckpointService(Database database, ILogger<WalCheckpoin
         {
             try
             {
-                var busy = database.SinceLastDirectCommit < IntakeQuiet;
+                var busy = database.IntakeBusy;
                 var run = ReadWalIndex(database.DatabasePath) is { } wal
                     ? wal.MaxFrame > wal.Backfilled && (!busy || wal.MaxFrame - wal.Backfilled >= BusyHighWaterFrames)
                     : !busy || System.Diagnostics.Stopwatch.GetElapsedTime(lastRun) >= MaxDeferral;

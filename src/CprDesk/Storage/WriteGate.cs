@@ -26,6 +26,15 @@ internal sealed class WriteGate
     private bool _held, _heldByPriority;
     private long _lastPriorityRelease = long.MinValue / 2;
 
+    /// <summary>Time since a priority (intake) writer last released the gate; null when none has yet.</summary>
+    public TimeSpan? SinceLastPriorityRelease
+    {
+        get
+        {
+            lock (_lock) return _lastPriorityRelease == long.MinValue / 2 ? null : Stopwatch.GetElapsedTime(_lastPriorityRelease);
+        }
+    }
+
     public async Task WaitAsync(bool priority, CancellationToken ct, bool deferToIntake = false)
     {
         if (!priority && deferToIntake)

@@ -48,21 +48,19 @@ public static class Health
     /// /proc (absent where there is none), and the managed heap as the GC last saw it.</summary>
     internal static void AppendProcessMetrics(StringBuilder sb)
     {
-        if (ResidentBytes() is { } rss)
+        void One(string name, string type, string help, long value)
         {
-            sb.Append("# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n");
-            sb.Append(CultureInfo.InvariantCulture, $"process_resident_memory_bytes {rss}\n");
+            PrometheusText.Family(sb, name, type, help);
+            PrometheusText.Sample(sb, name, value);
         }
+        if (ResidentBytes() is { } rss) One("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss);
         var gc = GC.GetGCMemoryInfo();
-        sb.Append("# HELP dotnet_gc_heap_committed_bytes Memory the managed heap has committed (after the last collection).\n# TYPE dotnet_gc_heap_committed_bytes gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_heap_committed_bytes {gc.TotalCommittedBytes}\n");
-        sb.Append("# HELP dotnet_gc_heap_size_bytes Managed heap size, including fragmentation (after the last collection).\n# TYPE dotnet_gc_heap_size_bytes gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_heap_size_bytes {gc.HeapSizeBytes}\n");
-        sb.Append("# HELP dotnet_gc_allocated_bytes_total Bytes allocated on the managed heap since start.\n# TYPE dotnet_gc_allocated_bytes_total counter\n");
-        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_allocated_bytes_total {GC.GetTotalAllocatedBytes()}\n");
-        sb.Append("# HELP dotnet_gc_collections_total Garbage collections by generation since start.\n# TYPE dotnet_gc_collections_total counter\n");
+        One("dotnet_gc_heap_committed_bytes", "gauge", "Memory the managed heap has committed (after the last collection).", gc.TotalCommittedBytes);
+        One("dotnet_gc_heap_size_bytes", "gauge", "Managed heap size, including fragmentation (after the last collection).", gc.HeapSizeBytes);
+        One("dotnet_gc_allocated_bytes_total", "counter", "Bytes allocated on the managed heap since start.", GC.GetTotalAllocatedBytes());
+        PrometheusText.Family(sb, "dotnet_gc_collections_total", "counter", "Garbage collections by generation since start.");
         for (var g = 0; g <= GC.MaxGeneration; g++)
-            sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_collections_total{{generation=\"{g}\"}} {GC.CollectionCount(g)}\n");
+            PrometheusText.Sample(sb, "dotnet_gc_collections_total", GC.CollectionCount(g), $"generation=\"{g}\"");
     }
 
     private static long? ResidentBytes()

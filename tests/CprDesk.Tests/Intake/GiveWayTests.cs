@@ -13,7 +13,7 @@ public sealed class GiveWayTests
         $"From: flood-{i}@example.org\r\nTo: cpr@ca.example\r\nSubject: Report {i}\r\nMessage-ID: <give-way-{i}@example.org>\r\n\r\nKey compromise, number {i}.\r\n"),
         "message/rfc822", "127.0.0.1") { EnvelopeFrom = $"flood-{i}@example.org", EnvelopeTo = ["cpr@ca.example"] };
 
-    /// <summary>Stores one message every 50 ms (well inside IntakePipeline.BusyWindow, so intake counts as busy
+    /// <summary>Stores one message every 50 ms (well inside Database.IntakeBusyWindow, so intake counts as busy
     /// throughout; the pace is the load's shape, not a wait) until <paramref name="processedWhileStoring"/> reports
     /// were made during the stream or a minute passed; then waits, on the pipeline's signal, until every stored
     /// message is a report.</summary>

@@ -14,7 +14,7 @@ public sealed class MailSettings
     public List<string> TrustedRelays { get; set; } = [];
     public SmtpListenerSettings Listener { get; set; } = new();
 
-    /// <summary>While mail is still arriving (a message committed within <c>IntakePipeline.BusyWindow</c>), turning
+    /// <summary>While mail is still arriving (a message committed within <c>Database.IntakeBusyWindow</c>), turning
     /// stored mail into reports gives way to intake: after each batch it pauses so that it runs about this share of the
     /// time (0.1: a tenth), and a burst is committed and answered 250 first, its reports made right after. It never
     /// stops (a long flood still gets this share), and it gives way no more once the next queued message has waited

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using CprDesk.Intake.Spam;
 using CprDesk.Storage;
+using CprDesk.Web;
 using Microsoft.EntityFrameworkCore;
 
 namespace CprDesk.Intake.Health;
@@ -120,20 +121,20 @@ public sealed class IntakeHealth(Database database, TimeProvider time, IntakeHea
     public async Task AppendMetricsAsync(StringBuilder sb, CancellationToken ct = default)
     {
         var h = await SnapshotAsync(ct);
-        sb.Append("# HELP cprdesk_intake_last_message_age_seconds Seconds since the last message arrived on a channel (absent when none ever did).\n# TYPE cprdesk_intake_last_message_age_seconds gauge\n");
+        const string age = "cprdesk_intake_last_message_age_seconds", silent = "cprdesk_intake_channel_silent",
+            unprocessed = "cprdesk_intake_unprocessed_messages", oldest = "cprdesk_intake_oldest_unprocessed_age_seconds", scorerUp = "cprdesk_spam_scorer_up";
+        PrometheusText.Family(sb, age, "gauge", "Seconds since the last message arrived on a channel (absent when none ever did).");
         foreach (var c in h.Channels.Where(c => c.LastMessageAgeSeconds is not null))
-            sb.Append(CultureInfo.InvariantCulture, $"cprdesk_intake_last_message_age_seconds{{channel=\"{Escape(c.Channel)}\"}} {c.LastMessageAgeSeconds}\n");
-        sb.Append("# HELP cprdesk_intake_channel_silent 1 when a channel has been silent longer than its configured expected interval.\n# TYPE cprdesk_intake_channel_silent gauge\n");
+            PrometheusText.Sample(sb, age, c.LastMessageAgeSeconds!.Value, $"channel=\"{PrometheusText.Escape(c.Channel)}\"");
+        PrometheusText.Family(sb, silent, "gauge", "1 when a channel has been silent longer than its configured expected interval.");
         foreach (var c in h.Channels.Where(c => c.ExpectedSilenceSeconds is not null))
-            sb.Append(CultureInfo.InvariantCulture, $"cprdesk_intake_channel_silent{{channel=\"{Escape(c.Channel)}\"}} {(c.Silent ? 1 : 0)}\n");
-        sb.Append("# HELP cprdesk_intake_unprocessed_messages Messages stored but not yet processed into a report.\n# TYPE cprdesk_intake_unprocessed_messages gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"cprdesk_intake_unprocessed_messages {h.Unprocessed.Count}\n");
-        sb.Append("# HELP cprdesk_intake_oldest_unprocessed_age_seconds Age of the oldest message stored but not processed (0 when none).\n# TYPE cprdesk_intake_oldest_unprocessed_age_seconds gauge\n");
-        sb.Append(CultureInfo.InvariantCulture, $"cprdesk_intake_oldest_unprocessed_age_seconds {h.Unprocessed.OldestAgeSeconds ?? 0}\n");
-        sb.Append("# HELP cprdesk_spam_scorer_up The spam scorer's state: 1 up, 0 down or not yet checked; absent when disabled.\n# TYPE cprdesk_spam_scorer_up gauge\n");
+            PrometheusText.Sample(sb, silent, c.Silent ? 1 : 0, $"channel=\"{PrometheusText.Escape(c.Channel)}\"");
+        PrometheusText.Family(sb, unprocessed, "gauge", "Messages stored but not yet processed into a report.");
+        PrometheusText.Sample(sb, unprocessed, h.Unprocessed.Count);
+        PrometheusText.Family(sb, oldest, "gauge", "Age of the oldest message stored but not processed (0 when none).");
+        PrometheusText.Sample(sb, oldest, h.Unprocessed.OldestAgeSeconds ?? 0);
+        PrometheusText.Family(sb, scorerUp, "gauge", "The spam scorer's state: 1 up, 0 down or not yet checked; absent when disabled.");
         if (h.Scorer.State != ScorerStatus.Disabled)
-            sb.Append(CultureInfo.InvariantCulture, $"cprdesk_spam_scorer_up{{scorer=\"{Escape(h.Scorer.Scorer)}\"}} {(h.Scorer.State == ScorerStatus.Up ? 1 : 0)}\n");
+            PrometheusText.Sample(sb, scorerUp, h.Scorer.State == ScorerStatus.Up ? 1 : 0, $"scorer=\"{PrometheusText.Escape(h.Scorer.Scorer)}\"");
     }
-
-    private static string Escape(string label) => label.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }
